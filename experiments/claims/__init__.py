@@ -1,0 +1,104 @@
+"""Claims that ``reproduce`` checks: each paper registers functions that run an experiment and
+return measured figures, the paper's expectation and a verdict decided by a rule stated in code.
+
+To add a paper: write ``experiments/claims/<slug>.py`` with ``@claim(...)`` functions and add the
+module to ``CLAIM_MODULES`` (the registry line).
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib
+import os
+from typing import Any, Callable
+
+# The registry line: modules whose import registers claims.
+CLAIM_MODULES: tuple[str, ...] = (
+    "experiments.claims.hopfield",
+)
+
+
+class Verdict(str, enum.Enum):
+  HOLDS = "holds"
+  DOES_NOT_HOLD = "does not hold"
+  INCONCLUSIVE = "inconclusive"
+
+
+@dataclasses.dataclass
+class Outcome:
+  """What a claim measured.
+
+  Attributes:
+    measured: headline figures (name -> number or short string), shown in the report row.
+    verdict: decided by ``rule`` from ``measured``.
+    rule: the decision rule in words (the code that applies it is next to it in the claim).
+    figures: PNG paths relative to the report directory.
+    table: optional markdown table with the full measurements.
+    data: anything else worth keeping in results.json (curves, per-seed values).
+  """
+  measured: dict[str, Any]
+  verdict: Verdict
+  rule: str
+  figures: list[str] = dataclasses.field(default_factory=list)
+  table: str = ""
+  data: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Context:
+  """What a claim gets: the variant, where to put figures and scratch runs, and a logger."""
+  variant: str
+  out_dir: str
+  log: Callable[[str], None] = print
+  seed: int = 0
+
+  def figure_path(self, name: str) -> tuple[str, str]:
+    """Returns ``(absolute path, path relative to out_dir)`` for a PNG figure."""
+    rel = os.path.join("figures", name)
+    os.makedirs(os.path.join(self.out_dir, "figures"), exist_ok=True)
+    return os.path.join(self.out_dir, rel), rel
+
+  def scratch(self, name: str) -> str:
+    path = os.path.join(self.out_dir, "runs", name)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+  paper: str        # the paper slug
+  name: str         # short claim id, unique within the paper
+  title: str        # one line
+  expectation: str  # what the paper says, in words
+  fn: Callable[[Context], Outcome]
+
+  @property
+  def id(self) -> str:
+    return f"{self.paper}/{self.name}"
+
+
+_CLAIMS: dict[str, Claim] = {}
+
+
+def claim(paper: str, name: str, title: str, expectation: str) -> Callable[[Callable[[Context], Outcome]], Callable]:
+  def register(fn: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
+    c = Claim(paper, name, title, expectation, fn)
+    if c.id in _CLAIMS and _CLAIMS[c.id].fn is not fn:
+      raise ValueError(f"claim {c.id} registered twice")
+    _CLAIMS[c.id] = c
+    return fn
+  return register
+
+
+def all_claims(only: list[str] | None = None) -> list[Claim]:
+  """Registered claims, in registry order; ``only`` keeps papers (``hopfield``) or claims (``hopfield/mil``)."""
+  for m in CLAIM_MODULES:
+    importlib.import_module(m)
+  claims = list(_CLAIMS.values())
+  if only:
+    known = {c.paper for c in claims} | {c.id for c in claims}
+    unknown = [o for o in only if o not in known]
+    if unknown:
+      raise ValueError(f"only: unknown paper or claim {unknown}; known: {sorted(known)}")
+    claims = [c for c in claims if c.paper in only or c.id in only]
+  return claims

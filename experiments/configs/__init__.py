@@ -1,0 +1,1 @@
+"""ml_collections configs, one file per paper slug: ``experiments/configs/<slug>.py:<variant>``."""

@@ -1,0 +1,67 @@
+"""Trainable tasks: what ``experiments.main`` and ``reproduce`` train through ``train_lib``.
+
+A task turns a config into a model, a loss, a deterministic batch stream (a function of the step, so
+a resumed run sees exactly the batches an uninterrupted one would) and an evaluation. Register a new
+task in ``TASKS`` (the registry line) and give it a config file in ``experiments/configs/``.
+"""
+from __future__ import annotations
+
+import abc
+import importlib
+from typing import Any, Mapping
+
+import jax
+
+from experiments.configs.common import validate_train
+
+# The registry line: task name -> "module:Class".
+TASKS: dict[str, str] = {
+    "hopfield_mil": "experiments.tasks.hopfield_mil:HopfieldMIL",
+}
+
+
+class Task(abc.ABC):
+  """Interface used by ``experiments.train_lib.train``."""
+
+  def __init__(self, config: Any):
+    self.config = config
+
+  @classmethod
+  def validate(cls, config: Any) -> None:
+    """Checks the task's own fields (``config.model``, ``config.data``); raises ValueError naming them."""
+
+  @abc.abstractmethod
+  def init(self, key: jax.Array) -> tuple[Any, Any]:
+    """Returns ``(params, extra)``; ``extra`` holds non-trained variables (``{}`` if none)."""
+
+  @abc.abstractmethod
+  def loss(self, params: Any, extra: Any, batch: Any, key: jax.Array) -> tuple[jax.Array, tuple[dict, Any]]:
+    """Returns ``(loss, (metrics, new_extra))``; must be jit-compatible."""
+
+  @abc.abstractmethod
+  def train_batch(self, step: int) -> Any:
+    """The global batch for ``step`` (numpy pytree, leading axis = ``train.batch_size``)."""
+
+  @abc.abstractmethod
+  def evaluate(self, params: Any, extra: Any) -> Mapping[str, float]:
+    """Held-out metrics as Python floats."""
+
+
+def task_class(name: str) -> type[Task]:
+  if name not in TASKS:
+    raise ValueError(f"config.task: expected one of {sorted(TASKS)}, got {name!r}")
+  module, cls = TASKS[name].split(":")
+  return getattr(importlib.import_module(module), cls)
+
+
+def validate(config: Any) -> type[Task]:
+  """Checks the whole config (shared train fields, then the task's own); returns the task class."""
+  cls = task_class(config.task)
+  validate_train(config)
+  cls.validate(config)
+  return cls
+
+
+def build_task(config: Any) -> Task:
+  """Validates ``config`` and builds its task; nothing is compiled before the checks pass."""
+  return validate(config)(config)

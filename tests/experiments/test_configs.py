@@ -1,0 +1,104 @@
+"""Every experiment config: variants validate, the smoke variant trains, is interrupted, resumes and ends
+with exactly the parameters of an uninterrupted run; bad configs fail with the field's name."""
+import glob
+import importlib.util
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from experiments import tasks, train_lib
+from experiments.configs.common import VARIANTS
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONFIG_FILES = sorted(p for p in glob.glob(os.path.join(REPO, "experiments", "configs", "*.py"))
+                      if os.path.basename(p) not in ("__init__.py", "common.py"))
+
+
+def load(path, variant):
+  spec = importlib.util.spec_from_file_location(f"_cfg_{os.path.basename(path)[:-3]}", path)
+  mod = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(mod)
+  return mod.get_config(variant), mod
+
+
+def test_there_are_configs():
+  assert CONFIG_FILES
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=os.path.basename)
+def test_variants_validate_and_are_documented(path):
+  for v in VARIANTS:
+    cfg, mod = load(path, v)
+    tasks.validate(cfg)
+    assert cfg.variant == v
+  assert "python -m experiments.main" in mod.__doc__ and "smoke" in mod.__doc__
+  with pytest.raises(ValueError, match="variant"):
+    load(path, "huge")
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=os.path.basename)
+def test_smoke_run_interrupted_and_resumed_equals_uninterrupted(path, tmp_path):
+  cfg, _ = load(path, "smoke")
+  cfg.train.tensorboard = False
+  quiet = lambda s: None
+  full = train_lib.train(tasks.build_task(cfg), cfg, str(tmp_path / "full"), log=quiet)
+  stop = cfg.train.total_steps // 2
+  part = train_lib.train(tasks.build_task(cfg), cfg, str(tmp_path / "part"), stop_after=stop, log=quiet)
+  assert int(part.state.step) == stop
+  resumed = train_lib.train(tasks.build_task(cfg), cfg, str(tmp_path / "part"), log=quiet)
+  assert resumed.start_step == stop and int(resumed.state.step) == cfg.train.total_steps
+  for a, b in zip(jax.tree.leaves(full.state), jax.tree.leaves(resumed.state)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  assert full.eval_metrics, "the run ends with an evaluation"
+
+
+@pytest.mark.parametrize("field, value", [
+    ("train.learning_rate", -1.0), ("train.total_steps", 0), ("train.optimizer", "adagrad"),
+    ("train.warmup_steps", 10_000), ("seed", -3)])
+def test_invalid_shared_hyperparameter_names_the_field(field, value):
+  cfg, _ = load(CONFIG_FILES[0], "smoke")
+  section, _, name = field.rpartition(".")
+  (cfg[section] if section else cfg)[name] = value
+  with pytest.raises(ValueError, match=f"config.{field}"):
+    tasks.build_task(cfg)
+
+
+def test_invalid_hopfield_hyperparameters_name_the_field():
+  cfg, _ = load(os.path.join(REPO, "experiments", "configs", "hopfield.py"), "smoke")
+  cfg.model.pooling = "sum"
+  with pytest.raises(ValueError, match="config.model.pooling"):
+    tasks.build_task(cfg)
+  cfg.model.pooling, cfg.model.num_heads = "hopfield", 3
+  with pytest.raises(ValueError, match="config.model.num_heads"):
+    tasks.build_task(cfg)
+
+
+def test_unknown_config_field_is_rejected_by_the_locked_config():
+  cfg, _ = load(CONFIG_FILES[0], "smoke")
+  cfg.lock()
+  with pytest.raises(AttributeError, match="lerning_rate"):
+    cfg.train.lerning_rate = 0.1
+
+
+def test_launcher_end_to_end_with_resume_and_override_errors(tmp_path):
+  """The absl launcher: a mistyped override fails naming it; a run trains; re-running resumes."""
+  base = [sys.executable, "-m", "experiments.main",
+          f"--config={os.path.join(REPO, 'experiments', 'configs', 'hopfield.py')}:smoke",
+          f"--workdir={tmp_path / 'run'}"]
+  env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+  bad = subprocess.run(base + ["--config.train.lerning_rate=0.1"], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=300)
+  assert bad.returncode != 0 and "lerning_rate" in bad.stderr
+  assert not os.path.exists(tmp_path / "run" / "checkpoints")
+  ok = subprocess.run(base + ["--config.train.total_steps=4"], capture_output=True, text=True, env=env,
+                      cwd=tmp_path, timeout=300)
+  assert ok.returncode == 0, ok.stderr[-3000:]
+  assert os.path.exists(tmp_path / "run" / "summary.json")
+  again = subprocess.run(base + ["--config.train.total_steps=6"], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=300)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert "resumed from step 4" in again.stderr

@@ -1,0 +1,1 @@
+"""Jit-compiled estimators, simulators, closed forms and lower-bound constructions, one package per paper."""

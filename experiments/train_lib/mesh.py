@@ -49,15 +49,27 @@ def check_batch_size(batch_size: int, mesh: Mesh, name: str = "batch_size") -> N
 
 
 def shard_batch(batch: Any, mesh: Mesh) -> Any:
-  """Places a host batch (numpy pytree, global batch first) on the mesh, split along the batch axis.
+  """Places the global batch (numpy pytree, batch axis first) on the mesh, split along the batch axis.
 
-  Single process: ``device_put`` with the batch sharding. Multi-process: each process passes its
-  local slice and the global array is assembled with ``make_array_from_process_local_data``.
+  Every process computes the same global batch (tasks make batches as a function of the step).
+  Single process: ``device_put`` with the batch sharding. Multi-process: each process keeps its
+  contiguous block of rows (devices are ordered by process) and the global array is assembled with
+  ``make_array_from_process_local_data``.
   """
   sharding = batch_sharding(mesh)
-  if jax.process_count() == 1:
+  n_proc = jax.process_count()
+  if n_proc == 1:
     return jax.device_put(batch, sharding)
-  return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), batch)
+  pid = jax.process_index()
+
+  def local(x):
+    x = np.asarray(x)
+    if x.shape[0] % n_proc:
+      raise ValueError(f"batch: leading dim {x.shape[0]} is not divisible by the {n_proc} processes")
+    n = x.shape[0] // n_proc
+    return jax.make_array_from_process_local_data(sharding, x[pid * n:(pid + 1) * n], x.shape)
+
+  return jax.tree.map(local, batch)
 
 
 def replicate(tree: Any, mesh: Mesh) -> Any:

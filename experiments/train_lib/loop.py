@@ -149,6 +149,10 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
         last = flush_and_check() or last
         ckpts.save(done, state)
     steps_run = end - start
+    if steps_run <= 0 and start >= tc.total_steps:  # re-run of a finished run: report its evaluation
+      eval_metrics = {f"eval/{k}": float(v) for k, v in task.evaluate(state.params, state.extra).items()}
+      log(f"run already complete at step {start}; eval | "
+          + " | ".join(f"{k} {v:.4g}" for k, v in eval_metrics.items()))
   finally:
     ckpts.close()
     writer.close()

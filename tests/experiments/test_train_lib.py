@@ -87,6 +87,10 @@ def test_train_resume_is_exact_and_writes_metrics(tmp_path):
   assert any(n.startswith("events") for n in os.listdir(tmp_path / "full" / "tensorboard"))
   assert any("steps/s" in l and "ETA" in l for l in lines)
   assert "eval/w_error" in full.eval_metrics
+  # re-running a finished run changes nothing and reports its evaluation
+  again = train_lib.train(LinearRegression(cfg), cfg, str(tmp_path / "part"), log=lines.append)
+  assert again.start_step == 8 and int(again.state.step) == 8
+  assert again.eval_metrics == resumed.eval_metrics
 
 
 def test_nonfinite_guard_names_step_and_keeps_last_good_checkpoint(tmp_path):

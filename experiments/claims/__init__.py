@@ -18,6 +18,14 @@ CLAIM_MODULES: tuple[str, ...] = (
 )
 
 
+def pyplot():
+  """matplotlib.pyplot on the headless Agg backend (imported lazily: claims must run without a display)."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  return plt
+
+
 class Verdict(str, enum.Enum):
   HOLDS = "holds"
   DOES_NOT_HOLD = "does not hold"
@@ -57,6 +65,15 @@ class Context:
     rel = os.path.join("figures", name)
     os.makedirs(os.path.join(self.out_dir, "figures"), exist_ok=True)
     return os.path.join(self.out_dir, rel), rel
+
+  def save_figure(self, fig, name: str, dpi: int = 120) -> str:
+    """Lays out, writes ``figures/<name>`` and closes ``fig``; returns the path relative to out_dir."""
+    import matplotlib.pyplot as plt
+    path, rel = self.figure_path(name)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return rel
 
   def scratch(self, name: str) -> str:
     path = os.path.join(self.out_dir, "runs", name)

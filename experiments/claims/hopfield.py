@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.claims import Context, Outcome, Verdict, claim
+from experiments.claims import Context, Outcome, Verdict, claim, pyplot
 
 # ---------------------------------------------------------------------------------------------------
 # (a) Retrieval: modern one-step update vs the classical binary Hopfield network.
@@ -154,9 +154,7 @@ def retrieval(ctx: Context) -> Outcome:
 
 
 def _plot_retrieval(ctx, p, modern, classical_s):
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = pyplot()
   fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
   for b in p["betas"]:
     ax.plot(p["loads"], [r[0] for r in modern[b]], "o-", label=f"modern, β={b:g}", alpha=0.8)
@@ -173,11 +171,7 @@ def _plot_retrieval(ctx, p, modern, classical_s):
   ax2.set_ylabel("one-step error ‖ξ_new − x‖ / √d (floored at 1e-12)")
   ax2.set_title("Modern update: distance to the stored pattern")
   ax2.legend(fontsize=7)
-  path, rel = ctx.figure_path("hopfield_retrieval.png")
-  fig.tight_layout()
-  fig.savefig(path, dpi=120)
-  plt.close(fig)
-  return rel
+  return ctx.save_figure(fig, "hopfield_retrieval.png", dpi=120)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -266,9 +260,7 @@ def mil(ctx: Context) -> Outcome:
 
 
 def _plot_mil(ctx, auc):
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = pyplot()
   fig, ax = plt.subplots(figsize=(5.2, 3.6))
   names = list(auc)
   for i, p in enumerate(names):
@@ -278,8 +270,4 @@ def _plot_mil(ctx, auc):
   ax.set_xticks(range(len(names)), names)
   ax.set_ylabel("test AUC")
   ax.set_title("Digits-bags MIL (dots: seeds; diamonds: mean ± 1 sd)")
-  path, rel = ctx.figure_path("hopfield_mil_auc.png")
-  fig.tight_layout()
-  fig.savefig(path, dpi=120)
-  plt.close(fig)
-  return rel
+  return ctx.save_figure(fig, "hopfield_mil_auc.png", dpi=120)

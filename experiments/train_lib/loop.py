@@ -9,7 +9,6 @@ import time
 from typing import Any, Callable
 
 import jax
-import numpy as np
 
 from experiments.train_lib import mesh as mesh_lib
 from experiments.train_lib.checkpoint import Checkpoints

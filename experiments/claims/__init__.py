@@ -16,6 +16,7 @@ from typing import Any, Callable
 CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.hopfield",
     "experiments.claims.adaptive_holdout",
+    "experiments.claims.paging",
 )
 
 

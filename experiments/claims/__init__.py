@@ -17,6 +17,7 @@ CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.hopfield",
     "experiments.claims.adaptive_holdout",
     "experiments.claims.paging",
+    "experiments.claims.nonconvex_lower_bounds",
 )
 
 

@@ -15,6 +15,7 @@ import jax
 # The registry line: every model package that registers conformance specs.
 PACKAGES: tuple[str, ...] = (
     "models.hopfield",
+    "models.gla",
 )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 # The registry line: modules whose import registers claims.
 CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.hopfield",
+    "experiments.claims.gla",
     "experiments.claims.adaptive_holdout",
     "experiments.claims.paging",
     "experiments.claims.nonconvex_lower_bounds",

@@ -17,6 +17,7 @@ from experiments.configs.common import validate_train
 # The registry line: task name -> "module:Class".
 TASKS: dict[str, str] = {
     "hopfield_mil": "experiments.tasks.hopfield_mil:HopfieldMIL",
+    "gla_lm": "experiments.tasks.gla_lm:GLALM",
 }
 
 

@@ -1,0 +1,373 @@
+"""Gated linear attention: Pallas kernels (forward and backward) under ``jax.custom_vjp``.
+
+Yang, Wang, Shen, Panda, Kim. "Gated Linear Attention Transformers with Hardware-Efficient Training".
+ICML 2024. arXiv:2312.06635.
+
+Materialised chunkwise form (paper §3.3 / §4.2–4.3, Alg. "materialization + recompute states"), on
+head-major arrays ``[BH, T, K]`` with T a multiple of the chunk C and head dims padded to powers of two:
+
+forward
+  1. XLA: ``G`` = chunk-local inclusive cumsum of ``log_g`` (f32).
+  2. :func:`chunk_states` — grid ``(BH,)``, ``fori_loop`` over chunks with the K×V state as loop carry:
+     ``h[n] = S_[n]``, ``S_[n+1] = Diag(e^{Gl}) S_[n] + (K ⊙ e^{Gl−G})ᵀ V`` (§4.2). No scratch and no
+     reliance on grid order, so it is valid on GPU (parallel programs) as well as TPU.
+  3. :func:`chunk_output` — grid ``(BH, N)``, fully parallel: ``scale·(Q ⊙ e^G) h[n]`` plus the intra
+     part with secondary chunking (§4.3, Fig. 3): c×c tiles below the diagonal as matmuls anchored at
+     the first row of the query sub-chunk, diagonal tiles element-wise in log space (Eq. 4), mask before
+     ``exp``.
+backward (states recomputed)
+  4. :func:`chunk_states` again; 5. :func:`chunk_dstates` — grid ``(BH,)``, reverse ``fori_loop``:
+     ``dH_{n-1} = Diag(e^{Gl_n}) dH_n + scale (Q_n ⊙ e^{G_n})ᵀ dO_n``, from ``dS_T`` to ``dS_0``;
+  6. :func:`chunk_dqkv` — grid ``(BH, N)``: ``dv = Aᵀ dO + (K ⊙ e^{Gl−G}) dH``,
+     ``dq = scale[(dO hᵀ) ⊙ e^G + Σ_s dA_rs k_s e^{G_r−G_s}]``,
+     ``dk = (V dHᵀ) ⊙ e^{Gl−G} + scale Σ_r dA_rs q_r e^{G_r−G_s}``, ``dA = dO Vᵀ`` (causal);
+  7. XLA: gradient w.r.t. the chunk-local cumsum ``dG = q ⊙ dq − k ⊙ dk`` plus ``Σ_v S_end ⊙ dH`` on
+     each chunk's last row (§4.3 "memory-efficient dα"); autodiff of the chunk-local cumsum turns it
+     into ``d log_g`` (a chunk-local reverse cumsum, as fla does).
+
+Backend choice (``backend``): ``"triton"`` on GPU, passed explicitly through
+``jax.experimental.pallas.triton.CompilerParams`` (``pallas_call`` without compiler params would pick
+Mosaic GPU, which these kernels do not target); ``"tpu"`` (Mosaic) on TPU; on CPU only ``interpret=True``
+runs. Kernel constraints honoured for Triton: no scratch, no value slicing (sub-blocks are loaded from
+refs), power-of-two block sizes with dot dims ≥ 16, no reverse cumsum, and ``precision=HIGHEST`` on every
+f32 dot (Triton would otherwise use TF32). bf16 inputs: the forward kernels cast dot operands to bf16
+with f32 accumulation; the backward kernels (state cotangents, dq/dk/dv) keep f32 operands, because
+``d log_g = q ⊙ dq − k ⊙ dk`` cancels and bf16 operands there gave 2.4e-2 rel-RMS under strong decay
+(fla likewise keeps its intra-chunk dq/dk in f32). Gates, cumsums, exps and states are always f32.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.experimental import pallas as pl
+
+from kernels.gla import config as cfg_lib
+
+Array = jax.Array
+_F32 = jnp.float32
+
+__all__ = ["chunk_dqkv", "chunk_dstates", "chunk_output", "chunk_states", "gla_pallas", "resolve_backend"]
+
+
+def resolve_backend(backend: str, interpret: bool) -> str | None:
+  """``None`` for interpret mode, else ``"triton"`` / ``"tpu"`` (``"auto"`` from the default backend)."""
+  if interpret:
+    return None
+  if backend == "auto":
+    plat = jax.default_backend()
+    if plat == "gpu":
+      return "triton"
+    if plat == "tpu":
+      return "tpu"
+    raise ValueError(f"backend: Pallas needs a GPU or TPU unless interpret=True; default backend is {plat!r}")
+  if backend not in ("triton", "tpu"):
+    raise ValueError(f"backend: expected 'auto', 'triton' or 'tpu', got {backend!r}")
+  return backend
+
+
+def _compiler_params(backend: str | None, ndims: int, kc: cfg_lib.GLAKernelConfig) -> Any:
+  if backend is None:
+    return None
+  if backend == "triton":
+    from jax.experimental.pallas import triton as pltriton
+    return pltriton.CompilerParams(num_warps=kc.num_warps, num_stages=kc.num_stages)
+  from jax.experimental.pallas import tpu as pltpu
+  return pltpu.CompilerParams(dimension_semantics=("parallel",) * ndims)
+
+
+def _call(kernel, out_shape, grid, in_specs, out_specs, backend, interpret, kc, name):
+  return pl.pallas_call(kernel, out_shape=out_shape, grid=grid, in_specs=in_specs, out_specs=out_specs,
+                        interpret=interpret, compiler_params=_compiler_params(backend, len(grid), kc),
+                        name=name)
+
+
+def _dot(a: Array, b: Array, mm: Any, ta: bool = False, tb: bool = False) -> Array:
+  """``op(a) @ op(b)`` with f32 accumulation; f32 operands at HIGHEST precision (no TF32)."""
+  a, b = a.astype(mm), b.astype(mm)
+  dims = (((0,) if ta else (1,), (1,) if tb else (0,)), ((), ()))
+  prec = lax.Precision.HIGHEST if jnp.dtype(mm) == jnp.float32 else lax.Precision.DEFAULT
+  return lax.dot_general(a, b, dims, precision=prec, preferred_element_type=_F32)
+
+
+def _rows(ref, start, size):
+  return ref[pl.ds(start, size), :]
+
+
+def _iota(shape, dim):
+  return lax.broadcasted_iota(jnp.int32, shape, dim)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Kernel bodies.
+
+
+def _states_kernel(k_ref, v_ref, g_ref, h0_ref, h_ref, ht_ref, *, nt, C, kp, mm):
+  def body(n, s):
+    h_ref[pl.ds(pl.multiple_of(n * kp, kp), kp), :] = s
+    t0 = pl.multiple_of(n * C, C)
+    g = _rows(g_ref, t0, C)
+    gl = _rows(g_ref, t0 + C - 1, 1)                                # [1, K]
+    kd = _rows(k_ref, t0, C).astype(_F32) * jnp.exp(gl - g)          # [C, K], factors <= 1
+    return jnp.exp(gl).T * s + _dot(kd, _rows(v_ref, t0, C), mm, ta=True)
+
+  ht_ref[...] = lax.fori_loop(0, nt, body, h0_ref[...].astype(_F32))
+
+
+def _diag_scores(qi, gi, k_ref, g_ref, base, c):
+  """Diagonal c×c tile ``A_rs = Σ_k q_rk k_sk e^{G_rk − G_sk}`` (r ≥ s), element-wise, one key row at a time."""
+  rows = _iota(qi.shape, 0)
+  cols = _iota((c, c), 1)
+
+  def body(s, a):
+    ks = _rows(k_ref, base + s, 1).astype(_F32)                     # [1, K]
+    gs = _rows(g_ref, base + s, 1)
+    e = jnp.exp(jnp.where(rows >= s, gi - gs, -jnp.inf))            # mask before exp
+    col = jnp.sum(qi * ks * e, axis=1, keepdims=True)               # [c, 1]
+    return a + jnp.where(cols == s, col, 0.0)
+
+  return lax.fori_loop(0, c, body, jnp.zeros((c, c), _F32))
+
+
+def _output_kernel(q_ref, k_ref, v_ref, g_ref, h_ref, o_ref, *, C, c, scale, mm):
+  h = h_ref[...]
+  for i in range(C // c):
+    qi = _rows(q_ref, i * c, c).astype(_F32)
+    gi = _rows(g_ref, i * c, c)
+    ga = _rows(g_ref, i * c, 1)                                     # anchor: first row of sub-chunk i
+    acc = _dot(qi * jnp.exp(gi), h, mm)                             # inter-chunk
+    qa = qi * jnp.exp(gi - ga)
+    for j in range(i):                                              # below-diagonal tiles
+      kb = _rows(k_ref, j * c, c).astype(_F32) * jnp.exp(ga - _rows(g_ref, j * c, c))
+      acc += _dot(_dot(qa, kb, mm, tb=True), _rows(v_ref, j * c, c), mm)
+    a = _diag_scores(qi, gi, k_ref, g_ref, i * c, c)
+    acc += _dot(a, _rows(v_ref, i * c, c), mm)
+    o_ref[pl.ds(i * c, c), :] = (scale * acc).astype(o_ref.dtype)
+
+
+def _dstates_kernel(q_ref, do_ref, g_ref, dht_ref, dh_ref, dh0_ref, *, nt, C, kp, scale, mm):
+  def body(m, dh):
+    n = nt - 1 - m
+    dh_ref[pl.ds(pl.multiple_of(n * kp, kp), kp), :] = dh
+    t0 = pl.multiple_of(n * C, C)
+    gl = _rows(g_ref, t0 + C - 1, 1)
+    qg = _rows(q_ref, t0, C).astype(_F32) * jnp.exp(_rows(g_ref, t0, C))
+    return jnp.exp(gl).T * dh + scale * _dot(qg, _rows(do_ref, t0, C), mm, ta=True)
+
+  dh0_ref[...] = lax.fori_loop(0, nt, body, dht_ref[...].astype(_F32))
+
+
+def _dqkv_kernel(q_ref, k_ref, v_ref, g_ref, h_ref, dh_ref, do_ref, dq_ref, dk_ref, dv_ref,
+                 *, C, c, scale, mm):
+  ns = C // c
+  h, dh = h_ref[...], dh_ref[...]
+  gl = _rows(g_ref, C - 1, 1)
+  cols = _iota((c, c), 1)
+  for i in range(ns):                                               # dq of query sub-chunk i
+    qi = _rows(q_ref, i * c, c).astype(_F32)
+    gi, ga, doi = _rows(g_ref, i * c, c), _rows(g_ref, i * c, 1), _rows(do_ref, i * c, c)
+    dq = _dot(doi, h, mm, tb=True) * jnp.exp(gi)
+    acc = jnp.zeros_like(dq)
+    for j in range(i):
+      kb = _rows(k_ref, j * c, c).astype(_F32) * jnp.exp(ga - _rows(g_ref, j * c, c))
+      acc += _dot(_dot(doi, _rows(v_ref, j * c, c), mm, tb=True), kb, mm)
+    dq += acc * jnp.exp(gi - ga)
+    da = _dot(doi, _rows(v_ref, i * c, c), mm, tb=True)             # [r, s]
+    rows = _iota(qi.shape, 0)
+
+    def dq_body(s, acc, da=da, gi=gi, rows=rows, base=i * c):
+      col = jnp.sum(jnp.where(cols == s, da, 0.0), axis=1, keepdims=True)   # dA[:, s]
+      e = jnp.exp(jnp.where(rows >= s, gi - _rows(g_ref, base + s, 1), -jnp.inf))
+      return acc + col * _rows(k_ref, base + s, 1).astype(_F32) * e
+
+    dq = lax.fori_loop(0, c, dq_body, dq)
+    dq_ref[pl.ds(i * c, c), :] = scale * dq
+  for j in range(ns):                                               # dk, dv of key sub-chunk j
+    kj = _rows(k_ref, j * c, c).astype(_F32)
+    gj, vj, doj = _rows(g_ref, j * c, c), _rows(v_ref, j * c, c), _rows(do_ref, j * c, c)
+    dec = jnp.exp(gl - gj)
+    dv = _dot(kj * dec, dh, mm)
+    dk = _dot(vj, dh, mm, tb=True) * dec
+    for i in range(j + 1, ns):
+      gi, ga, doi = _rows(g_ref, i * c, c), _rows(g_ref, i * c, 1), _rows(do_ref, i * c, c)
+      qa = _rows(q_ref, i * c, c).astype(_F32) * jnp.exp(gi - ga)
+      eb = jnp.exp(ga - gj)
+      a = _dot(qa, kj * eb, mm, tb=True)                            # [c_i, c_j]
+      dv += scale * _dot(a, doi, mm, ta=True)
+      dk += scale * _dot(_dot(doi, vj, mm, tb=True), qa, mm, ta=True) * eb
+    a = _diag_scores(_rows(q_ref, j * c, c).astype(_F32), gj, k_ref, g_ref, j * c, c)
+    dv += scale * _dot(a, doj, mm, ta=True)
+    dat = _dot(vj, doj, mm, tb=True)                                # [s, r] = dA[r, s]
+    rows = _iota(kj.shape, 0)
+
+    def dk_body(r, acc, dat=dat, gj=gj, rows=rows, base=j * c):
+      col = jnp.sum(jnp.where(cols == r, dat, 0.0), axis=1, keepdims=True)  # dA[r, :] as a column
+      e = jnp.exp(jnp.where(rows <= r, _rows(g_ref, base + r, 1) - gj, -jnp.inf))
+      return acc + col * _rows(q_ref, base + r, 1).astype(_F32) * e
+
+    dk = lax.fori_loop(0, c, lambda r, acc: dk_body(r, acc), jnp.zeros_like(dk)) * scale + dk
+    dk_ref[pl.ds(j * c, c), :] = dk
+    dv_ref[pl.ds(j * c, c), :] = dv
+
+
+# ---------------------------------------------------------------------------------------------------
+# pallas_call wrappers (arrays head-major [BH, T, D], T a multiple of C, D a power of two >= 16).
+
+
+def _mm(dtype) -> Any:
+  return jnp.bfloat16 if jnp.dtype(dtype) == jnp.bfloat16 else _F32
+
+
+def chunk_states(k: Array, v: Array, G: Array, h0: Array, *, C: int, interpret: bool = False,
+                 backend: str = "auto", kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> tuple[Array, Array]:
+  """States at each chunk start and the final state.
+
+  Args:
+    k, G: [BH, T, K]; v: [BH, T, V]; h0: [BH, K, V] f32; C: chunk (T % C == 0).
+  Returns:
+    (h: [BH, N·K, V] f32, rows nK..nK+K-1 = state before chunk n; final state [BH, K, V] f32).
+  """
+  bh, t, kp = k.shape
+  vp = v.shape[-1]
+  nt = t // C
+  be = resolve_backend(backend, interpret)
+  kern = functools.partial(_states_kernel, nt=nt, C=C, kp=kp, mm=_mm(v.dtype))
+  spec = lambda *s: pl.BlockSpec((None, *s), lambda b: (b, 0, 0))
+  return _call(kern, (jax.ShapeDtypeStruct((bh, nt * kp, vp), _F32), jax.ShapeDtypeStruct((bh, kp, vp), _F32)),
+               (bh,), [spec(t, kp), spec(t, vp), spec(t, kp), spec(kp, vp)],
+               [spec(nt * kp, vp), spec(kp, vp)], be, interpret, kc, "gla_chunk_states")(k, v, G, h0)
+
+
+def chunk_output(q: Array, k: Array, v: Array, G: Array, h: Array, *, C: int, c: int, scale: float,
+                 interpret: bool = False, backend: str = "auto",
+                 kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> Array:
+  """Output of every chunk (inter + intra with secondary chunking). q, k, G: [BH, T, K]; v: [BH, T, V];
+  h: [BH, N·K, V]. Returns o: [BH, T, V] in v's dtype."""
+  bh, t, kp = q.shape
+  vp = v.shape[-1]
+  be = resolve_backend(backend, interpret)
+  kern = functools.partial(_output_kernel, C=C, c=c, scale=scale, mm=_mm(v.dtype))
+  spec = lambda r, d: pl.BlockSpec((None, r, d), lambda b, n: (b, n, 0))
+  return _call(kern, jax.ShapeDtypeStruct((bh, t, vp), v.dtype), (bh, t // C),
+               [spec(C, kp), spec(C, kp), spec(C, vp), spec(C, kp), spec(kp, vp)], spec(C, vp),
+               be, interpret, kc, "gla_chunk_output")(q, k, v, G, h)
+
+
+def chunk_dstates(q: Array, do: Array, G: Array, dht: Array, *, C: int, scale: float,
+                  interpret: bool = False, backend: str = "auto",
+                  kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> tuple[Array, Array]:
+  """Cotangents of the state at each chunk end (reverse loop) and of the initial state.
+
+  Args:
+    q, G: [BH, T, K]; do: [BH, T, V]; dht: [BH, K, V] (cotangent of the final state).
+  Returns:
+    (dh: [BH, N·K, V] f32, rows nK.. = dL/d(state after chunk n); dh0: [BH, K, V] f32).
+  """
+  bh, t, kp = q.shape
+  vp = do.shape[-1]
+  nt = t // C
+  be = resolve_backend(backend, interpret)
+  kern = functools.partial(_dstates_kernel, nt=nt, C=C, kp=kp, scale=scale, mm=_F32)
+  spec = lambda *s: pl.BlockSpec((None, *s), lambda b: (b, 0, 0))
+  return _call(kern, (jax.ShapeDtypeStruct((bh, nt * kp, vp), _F32), jax.ShapeDtypeStruct((bh, kp, vp), _F32)),
+               (bh,), [spec(t, kp), spec(t, vp), spec(t, kp), spec(kp, vp)],
+               [spec(nt * kp, vp), spec(kp, vp)], be, interpret, kc, "gla_chunk_dstates")(q, do, G, dht)
+
+
+def chunk_dqkv(q: Array, k: Array, v: Array, G: Array, h: Array, dh: Array, do: Array, *, C: int, c: int,
+               scale: float, interpret: bool = False, backend: str = "auto",
+               kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> tuple[Array, Array, Array]:
+  """dq, dk: [BH, T, K] f32 and dv: [BH, T, V] f32 of every chunk (grid (BH, N), parallel)."""
+  bh, t, kp = q.shape
+  vp = v.shape[-1]
+  be = resolve_backend(backend, interpret)
+  kern = functools.partial(_dqkv_kernel, C=C, c=c, scale=scale, mm=_F32)
+  spec = lambda r, d: pl.BlockSpec((None, r, d), lambda b, n: (b, n, 0))
+  outs = (jax.ShapeDtypeStruct((bh, t, kp), _F32), jax.ShapeDtypeStruct((bh, t, kp), _F32),
+          jax.ShapeDtypeStruct((bh, t, vp), _F32))
+  return _call(kern, outs, (bh, t // C),
+               [spec(C, kp), spec(C, kp), spec(C, vp), spec(C, kp), spec(kp, vp), spec(kp, vp), spec(C, vp)],
+               [spec(C, kp), spec(C, kp), spec(C, vp)], be, interpret, kc, "gla_chunk_dqkv")(
+                   q, k, v, G, h, dh, do)
+
+
+# ---------------------------------------------------------------------------------------------------
+# custom_vjp core and the padded/transposed entry.
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
+def _core(q, k, v, G, h0, static):
+  C, c, scale, interpret, backend, kc = static
+  h, ht = chunk_states(k, v, G, h0, C=C, interpret=interpret, backend=backend, kc=kc)
+  o = chunk_output(q, k, v, G, h, C=C, c=c, scale=scale, interpret=interpret, backend=backend, kc=kc)
+  return o, ht
+
+
+def _core_fwd(q, k, v, G, h0, static):
+  return _core(q, k, v, G, h0, static), (q, k, v, G, h0)
+
+
+def _core_bwd(static, res, cts):
+  C, c, scale, interpret, backend, kc = static
+  q, k, v, G, h0 = res
+  do, dht = cts
+  bh, t, kp = q.shape
+  vp = v.shape[-1]
+  nt = t // C
+  h, ht = chunk_states(k, v, G, h0, C=C, interpret=interpret, backend=backend, kc=kc)
+  dh, dh0 = chunk_dstates(q, do.astype(v.dtype), G, dht.astype(_F32), C=C, scale=scale,
+                          interpret=interpret, backend=backend, kc=kc)
+  dq, dk, dv = chunk_dqkv(q, k, v, G, h, dh, do.astype(v.dtype), C=C, c=c, scale=scale,
+                          interpret=interpret, backend=backend, kc=kc)
+  # d/dG: q ⊙ dq − k ⊙ dk on every row, plus Σ_v S_end ⊙ dH on each chunk's last row.
+  dG = q.astype(_F32) * dq - k.astype(_F32) * dk
+  s_end = jnp.concatenate([h.reshape(bh, nt, kp, vp)[:, 1:], ht[:, None]], axis=1)
+  last = jnp.sum(s_end * dh.reshape(bh, nt, kp, vp), axis=-1)       # [BH, N, K]
+  dG = (dG.reshape(bh, nt, C, kp).at[:, :, C - 1, :].add(last)).reshape(bh, t, kp)
+  return dq.astype(q.dtype), dk.astype(k.dtype), dv.astype(v.dtype), dG, dh0
+
+
+_core.defvjp(_core_fwd, _core_bwd)
+
+
+def gla_pallas(q: Array, k: Array, v: Array, log_g: Array, scale: float, initial_state: Array | None = None,
+               chunk_size: int = 64, *, interpret: bool = False, backend: str = "auto",
+               kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> tuple[Array, Array]:
+  """GLA through the Pallas kernels (no validation; the public entry is ``kernels.gla.gla``).
+
+  Args:
+    q, k, log_g: [B, T, H, K]; v: [B, T, H, V]; initial_state: [B, H, K, V] or None.
+    chunk_size: upper bound on C (power of two ≥ 16); C = min(chunk_size, max(16, next_pow2(T))).
+    interpret: run the kernels in the Pallas interpreter (CPU). backend: "auto" | "triton" | "tpu"
+      (explicit values are what cross-lowering from a CPU host uses).
+  Returns:
+    (o: [B, T, H, V] in v's dtype, final state: [B, H, K, V] float32).
+  """
+  b, t, hh, kd = q.shape
+  vd = v.shape[-1]
+  C = cfg_lib.effective_chunk(chunk_size, t)
+  c = min(cfg_lib.SUB_CHUNK, C)
+  kp, vp = cfg_lib.padded_dim(kd), cfg_lib.padded_dim(vd)
+  nt = -(-t // C)
+  tp = nt * C
+
+  def prep(x, d, dtype=None):  # [B, T, H, D] -> [BH, Tp, Dp]
+    x = jnp.transpose(x, (0, 2, 1, 3)).reshape(b * hh, t, x.shape[-1])
+    x = x if dtype is None else x.astype(dtype)
+    return jnp.pad(x, ((0, 0), (0, tp - t), (0, d - x.shape[-1])))
+
+  in_dt = jnp.promote_types(q.dtype, jnp.promote_types(k.dtype, v.dtype))
+  qd, kd_, vd_ = prep(q, kp, in_dt), prep(k, kp, in_dt), prep(v, vp, in_dt)
+  g = prep(log_g, kp, _F32)
+  G = jnp.cumsum(g.reshape(b * hh, nt, C, kp), axis=2).reshape(b * hh, tp, kp)
+  if initial_state is None:
+    h0 = jnp.zeros((b * hh, kp, vp), _F32)
+  else:
+    h0 = jnp.pad(initial_state.astype(_F32).reshape(b * hh, kd, vd), ((0, 0), (0, kp - kd), (0, vp - vd)))
+  static = (C, c, float(scale), bool(interpret), backend, kc)
+  o, ht = _core(qd, kd_, vd_, G, h0, static)
+  o = jnp.transpose(o[:, :t, :vd].reshape(b, hh, t, vd), (0, 2, 1, 3)).astype(v.dtype)
+  return o, ht[:, :kd, :vd].reshape(b, hh, kd, vd)

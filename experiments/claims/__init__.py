@@ -19,6 +19,7 @@ CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.adaptive_holdout",
     "experiments.claims.paging",
     "experiments.claims.nonconvex_lower_bounds",
+    "experiments.claims.quantum_energy",
 )
 
 

@@ -80,6 +80,16 @@ class Context:
     plt.close(fig)
     return rel
 
+  def figures(self, *makers: Callable[[], str]) -> list[str]:
+    """Runs each figure maker (a no-argument callable returning a path from :meth:`save_figure`);
+    when matplotlib is not installed, logs it and returns no figures instead of failing the claim."""
+    try:
+      import matplotlib  # noqa: F401
+    except ImportError:
+      self.log("matplotlib missing: no figure")
+      return []
+    return [make() for make in makers]
+
   def scratch(self, name: str) -> str:
     path = os.path.join(self.out_dir, "runs", name)
     os.makedirs(path, exist_ok=True)

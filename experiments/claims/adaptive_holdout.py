@@ -65,11 +65,7 @@ def price(ctx: Context) -> Outcome:
   verdict = Verdict.HOLDS if not bad and emp[-1][2] > 0.5 + Z * emp[-1][3] else Verdict.DOES_NOT_HOLD
   table = ["| mechanism | k | accuracy on S (mean ± SE) | closed form | fresh (mean ± SE) |", "|---|---|---|---|---|"]
   table += [f"| {r[0]} | {r[1]} | {r[2]:.4f} ± {r[3]:.4f} | {r[4]:.4f} | {r[5]:.4f} ± {r[6]:.4f} |" for r in rows]
-  figures = []
-  try:
-    figures.append(_plot_price(ctx, n, rows))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_price(ctx, n, rows))
   return Outcome(
       measured={"n": n, f"empirical acc on S at k={emp[-1][1]}": f"{emp[-1][2]:.3f} ± {emp[-1][3]:.3f} "
                 f"(closed form {emp[-1][4]:.3f})", "cells off the closed form by > 4 SE": len(bad),
@@ -178,11 +174,8 @@ def nosignal(ctx: Context) -> Outcome:
   verdict = Verdict.HOLDS if (climbs and fresh_ok and thr_gap <= tol) else Verdict.DOES_NOT_HOLD
   runs = [("standard holdout", std), ("Thresholdout (Laplace, paper's algorithm)", thr),
           ("Thresholdout (authors' script noise)", thr_ref)]
-  figures = []
-  try:
-    figures.append(_plot_science(ctx, grid, n, runs, f"No signal, n = d = {n}", "adaptive_holdout_nosignal.png"))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_science(ctx, grid, n, runs, f"No signal, n = d = {n}",
+                                              "adaptive_holdout_nosignal.png"))
   table = _science_table(grid, n, runs) + [
       "", f"Thresholdout detections (budget spent) per replication: {np.mean(res.detections):.0f} (paper's "
       f"algorithm), {np.mean(ref.detections):.0f} (script noise) of {n + len(grid)} queries; features passing the "
@@ -222,12 +215,9 @@ def signal(ctx: Context) -> Outcome:
   verdict = Verdict.HOLDS if (thr_gap <= tol and std_over > tol and learned > tol) else Verdict.DOES_NOT_HOLD
   runs = [("standard holdout", std), ("Thresholdout (Laplace, paper's algorithm)", thr),
           ("Thresholdout (authors' script noise)", thr_ref)]
-  figures = []
-  try:
-    figures.append(_plot_science(ctx, grid, n, runs, f"20 informative features (shift 6/√n), n = d = {n}",
-                                 "adaptive_holdout_signal.png"))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_science(ctx, grid, n, runs,
+                                              f"20 informative features (shift 6/√n), n = d = {n}",
+                                              "adaptive_holdout_signal.png"))
   table = _science_table(grid, n, runs)
   return Outcome(
       measured={"n = d": n, "Thresholdout max |reported − fresh| · √n": thr_gap * math.sqrt(n),

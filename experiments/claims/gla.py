@@ -110,11 +110,7 @@ def lm(ctx: Context) -> Outcome:
     verdict = Verdict.HOLDS
   else:
     verdict = Verdict.DOES_NOT_HOLD
-  figures = []
-  try:
-    figures.append(_plot_curves(ctx, runs, unigram, cfg))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_curves(ctx, runs, unigram, cfg))
   table = ["| model | parameters | val bpc (final) | tokens/s (train step, after compile) | compile s | wall s |",
            "|---|---|---|---|---|---|"]
   for mixer, r in runs.items():

@@ -123,11 +123,7 @@ def retrieval(ctx: Context) -> Outcome:
             "modern success >= 0.95 at all loads (beta >= 1)": modern_min >= 0.95,
             "smallest beta averages globally (participation >= 0.9 N)": pr_small >= 0.9}
   verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
-  figures = []
-  try:
-    figures.append(_plot_retrieval(ctx, p, modern, classical_s))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_retrieval(ctx, p, modern, classical_s))
   header = "| N/d | " + " | ".join(f"modern beta={b:g}: retrieved / participation/N" for b in p["betas"]) + " |"
   table = [header, "|" + "---|" * (len(p["betas"]) + 1)]
   for i, load in enumerate(p["loads"]):
@@ -242,11 +238,7 @@ def mil(ctx: Context) -> Outcome:
     d = "" if p == "hopfield" else f"{diffs[p][0]:+.4f} ± {diffs[p][1]:.4f}"
     table.append(f"| {p} | {m:.4f} ± {se:.4f} | {', '.join(f'{a:.3f}' for a in auc[p])} | {d} | "
                  f"{'; '.join(chosen[p])} |")
-  figures = []
-  try:
-    figures.append(_plot_mil(ctx, auc))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_mil(ctx, auc))
   return Outcome(
       measured={f"AUC {p}": f"{stats[p][0]:.3f} ± {stats[p][1]:.3f}" for p in poolings},
       verdict=verdict,

@@ -97,11 +97,7 @@ def gd_eps(ctx: Context) -> Outcome:
   verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
   if verdict == Verdict.DOES_NOT_HOLD and Ts.max() < 100 and all(v for k, v in checks.items() if "slope" not in k):
     verdict = Verdict.INCONCLUSIVE  # the constant start-up cost dominates below T ~ 100 (smoke grid)
-  figures = []
-  try:
-    figures.append(_plot_gd(ctx, eps, iters, Ts, reach, traces))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_gd(ctx, eps, iters, Ts, reach, traces))
   table = ["| ε | T(ε) | GD iterations to ‖∇f‖ ≤ ε | 2ΔL/ε² | last link reached at | iterations / T | "
            "reveal queries / T | max new coords per query |", "|---|---|---|---|---|---|---|---|"]
   table += [f"| {r['eps']:.3e} | {r['T']} | {r['iters']} | {u:.3g} | {r['reach']} | {r['iters'] / r['T']:.1f} | "
@@ -217,11 +213,7 @@ def stochastic(ctx: Context) -> Outcome:
   verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
   if verdict == Verdict.DOES_NOT_HOLD and len(sgd_rows) < 3 and all(v for k, v in checks.items() if "slope" not in k):
     verdict = Verdict.INCONCLUSIVE  # a slope from fewer than 3 points (smoke) decides nothing
-  figures = []
-  try:
-    figures.append(_plot_stochastic(ctx, T, probe_rows, sgd_rows))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_stochastic(ctx, T, probe_rows, sgd_rows))
   table = ["| prober: p | mean queries ± SE | T/p | variance | NegBin variance | KS distance | DKW band |",
            "|---|---|---|---|---|---|---|"]
   table += [f"| {r['p']} | {r['mean']:.2f} ± {r['se']:.2f} | {r['expected']:.2f} | {r['var']:.1f} | "
@@ -323,11 +315,7 @@ def rotated(ctx: Context) -> Outcome:
             "iterates stay in span(U)": all(r["off"] < 1e-9 for r in rows),
             "same SGD queries (1 %)": all(r["sgd_maxdiff"] <= 0.01 * float(plain_sgd.mean) for r in rows)}
   verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
-  figures = []
-  try:
-    figures.append(_plot_rotated(ctx, c, plain_prog, rows, plain_n))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_rotated(ctx, c, plain_prog, rows, plain_n))
   table = ["| d | GD iterations to ε (plain: %d) | queries where progress differs | max ‖x − UUᵀx‖ | "
            "max rel. diff of ‖∇f‖ | SGD mean queries (plain: %.0f) | max per-replication diff |" % (
                plain_n, float(plain_sgd.mean)), "|---|---|---|---|---|---|---|"]

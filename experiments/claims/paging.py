@@ -220,12 +220,7 @@ def smoothness(ctx: Context) -> Outcome:
   # most k-1, slope vs η1 at most 1). The phase followers' slopes (baseline Σc_i) are reported only: the
   # constants of the paper's phase-prediction bound are not verified here.
   ok = max(worst_ratio["discard"], worst_ratio["discard_robust"]) <= 1.0 and max_rel0 <= 1.0 and max_s1 <= 1.0
-  figures = []
-  try:
-    figures.append(_plot_ratio_vs_rate(ctx, sw))
-    figures.append(_plot_smoothness(ctx, sw))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_ratio_vs_rate(ctx, sw), lambda: _plot_smoothness(ctx, sw))
   return Outcome(
       measured={"max (ALG-OPT)/((k-1)η0+η1), discard": worst_ratio["discard"],
                 "same, discard robust": worst_ratio["discard_robust"],
@@ -281,11 +276,7 @@ def robustness(ctx: Context) -> Outcome:
   # ratio stays below its derived bound 2(2 + H_k) (+2 SE) in every adversarial run, and (c) on the follower
   # trap the plain follower is at least 5x worse than the robust one (robustification is needed).
   ok = ok_det and ok_rand and trap_blowup >= 5.0
-  figures = []
-  try:
-    figures.append(_plot_robustness(ctx, sw))
-  except ImportError:
-    ctx.log("matplotlib missing: no figure")
+  figures = ctx.figures(lambda: _plot_robustness(ctx, sw))
   return Outcome(
       measured={"worst ratio discard (plain)": worst["discard"], "worst ratio discard robust": worst["discard_robust"],
                 "worst ratio phase (det.)": worst["phase"], "worst mean ratio phase robust (rand.)": worst["phase_robust"],

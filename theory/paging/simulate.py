@@ -230,6 +230,15 @@ def _check_common(pages, k, algorithm, n_pages, ndim):
   return pages, int(k), int(n_pages)
 
 
+def _prepare_bits(bits, algorithm: str, shape: tuple[int, ...]) -> jax.Array:
+  """Checked prediction bits for algorithms that follow them; zeros (unused) for the others."""
+  if algorithm in NEEDS_BITS:
+    if bits is None:
+      raise ValueError(f"bits: algorithm {algorithm!r} needs one prediction bit per request, got None")
+    return check_bits(bits, shape)
+  return jnp.zeros(shape, jnp.int32)
+
+
 def simulate(pages, k: int, algorithm: str, bits=None, key: jax.Array | None = None,
              n_pages: int | None = None) -> SimResult:
   """Runs one paging algorithm on one request sequence.
@@ -247,12 +256,7 @@ def simulate(pages, k: int, algorithm: str, bits=None, key: jax.Array | None = N
     ``SimResult`` (faults [T], evicted_request [T], cost []).
   """
   pages, k, n_pages = _check_common(pages, k, algorithm, n_pages, 1)
-  if algorithm in NEEDS_BITS:
-    if bits is None:
-      raise ValueError(f"bits: algorithm {algorithm!r} needs one prediction bit per request, got None")
-    bits = check_bits(bits, pages.shape)
-  else:
-    bits = jnp.zeros(pages.shape, jnp.int32)
+  bits = _prepare_bits(bits, algorithm, pages.shape)
   if algorithm in RANDOMISED and key is None:
     raise ValueError(f"key: algorithm {algorithm!r} is randomised and needs a PRNG key, got None")
   if key is None:
@@ -290,12 +294,7 @@ def simulate_many(pages, k: int, algorithm: str, bits=None, keys: jax.Array | No
   if pages_arr.ndim == 1:
     pages_arr = jnp.broadcast_to(pages_arr, (r, pages_arr.shape[0]))
   pages_arr, k, n_pages = _check_common(pages_arr, k, algorithm, n_pages, 2)
-  if algorithm in NEEDS_BITS:
-    if bits is None:
-      raise ValueError(f"bits: algorithm {algorithm!r} needs one prediction bit per request, got None")
-    bits = check_bits(bits, pages_arr.shape)
-  else:
-    bits = jnp.zeros(pages_arr.shape, jnp.int32)
+  bits = _prepare_bits(bits, algorithm, pages_arr.shape)
   if keys is None:
     if algorithm in RANDOMISED:
       raise ValueError(f"keys: algorithm {algorithm!r} is randomised and needs [R] PRNG keys, got None")

@@ -19,9 +19,31 @@ class GLAKernelConfig:
 
   Attributes:
     num_warps, num_stages: Triton launch parameters (GPU).
+    block_v: tile of the value dim (a power of two >= 16). Every kernel gets a grid axis over value
+      tiles: the K×V state, its cotangent and the outputs split by value columns (each column block
+      of the state evolves on its own), and dq/dk are sums over the tiles. Bounds the on-chip
+      footprint, which at K = 128, V = 256 otherwise exceeds an H100's shared memory in the backward.
   """
   num_warps: int = 4
   num_stages: int = 2
+  block_v: int = 64
+
+  def __post_init__(self):
+    for name in ("num_warps", "num_stages"):
+      val = getattr(self, name)
+      if not isinstance(val, int) or val < 1:
+        raise ValueError(f"{name}: expected a positive int, got {val!r}")
+    bv = self.block_v
+    if not isinstance(bv, int) or bv < 16 or bv & (bv - 1):
+      raise ValueError(f"block_v: expected a power of two >= 16, got {bv!r}")
+
+  def value_tile(self, vp: int, backend: str | None = None) -> int:
+    """Value tile for a padded value dim ``vp`` (a power of two): ``min(block_v, vp)``, raised to 128 on
+    TPU (Mosaic needs the last block dim to be a multiple of 128 or the whole dim)."""
+    bv = min(self.block_v, vp)
+    if backend == "tpu" and bv % 128 and bv != vp:
+      bv = min(128, vp)
+    return bv
 
 
 DEFAULT = GLAKernelConfig()

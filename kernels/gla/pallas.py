@@ -8,17 +8,17 @@ head-major arrays ``[BH, T, K]`` with T a multiple of the chunk C and head dims 
 
 forward
   1. XLA: ``G`` = chunk-local inclusive cumsum of ``log_g`` (f32).
-  2. :func:`chunk_states` — grid ``(BH,)``, ``fori_loop`` over chunks with the K×V state as loop carry:
+  2. :func:`chunk_states` — grid ``(BH, V tiles)``, ``fori_loop`` over chunks with the K×V state as loop carry:
      ``h[n] = S_[n]``, ``S_[n+1] = Diag(e^{Gl}) S_[n] + (K ⊙ e^{Gl−G})ᵀ V`` (§4.2). No scratch and no
      reliance on grid order, so it is valid on GPU (parallel programs) as well as TPU.
-  3. :func:`chunk_output` — grid ``(BH, N)``, fully parallel: ``scale·(Q ⊙ e^G) h[n]`` plus the intra
+  3. :func:`chunk_output` — grid ``(BH, N, V tiles)``, fully parallel: ``scale·(Q ⊙ e^G) h[n]`` plus the intra
      part with secondary chunking (§4.3, Fig. 3): c×c tiles below the diagonal as matmuls anchored at
      the first row of the query sub-chunk, diagonal tiles element-wise in log space (Eq. 4), mask before
      ``exp``.
 backward (states recomputed)
-  4. :func:`chunk_states` again; 5. :func:`chunk_dstates` — grid ``(BH,)``, reverse ``fori_loop``:
+  4. :func:`chunk_states` again; 5. :func:`chunk_dstates` — grid ``(BH, V tiles)``, reverse ``fori_loop``:
      ``dH_{n-1} = Diag(e^{Gl_n}) dH_n + scale (Q_n ⊙ e^{G_n})ᵀ dO_n``, from ``dS_T`` to ``dS_0``;
-  6. :func:`chunk_dqkv` — grid ``(BH, N)``: ``dv = Aᵀ dO + (K ⊙ e^{Gl−G}) dH``,
+  6. :func:`chunk_dqkv` — grid ``(BH, N, V tiles)`` (dq, dk summed over the tiles): ``dv = Aᵀ dO + (K ⊙ e^{Gl−G}) dH``,
      ``dq = scale[(dO hᵀ) ⊙ e^G + Σ_s dA_rs k_s e^{G_r−G_s}]``,
      ``dk = (V dHᵀ) ⊙ e^{Gl−G} + scale Σ_r dA_rs q_r e^{G_r−G_s}``, ``dA = dO Vᵀ`` (causal);
   7. XLA: gradient w.r.t. the chunk-local cumsum ``dG = q ⊙ dq − k ⊙ dk`` plus ``Σ_v S_end ⊙ dH`` on
@@ -234,11 +234,13 @@ def chunk_states(k: Array, v: Array, G: Array, h0: Array, *, C: int, interpret: 
   vp = v.shape[-1]
   nt = t // C
   be = resolve_backend(backend, interpret)
+  bv = kc.value_tile(vp, be)
   kern = functools.partial(_states_kernel, nt=nt, C=C, kp=kp, mm=_mm(v.dtype))
-  spec = lambda *s: pl.BlockSpec((None, *s), lambda b: (b, 0, 0))
+  kspec = lambda r: pl.BlockSpec((None, r, kp), lambda b, j: (b, 0, 0))
+  vspec = lambda r: pl.BlockSpec((None, r, bv), lambda b, j: (b, 0, j))
   return _call(kern, (jax.ShapeDtypeStruct((bh, nt * kp, vp), _F32), jax.ShapeDtypeStruct((bh, kp, vp), _F32)),
-               (bh,), [spec(t, kp), spec(t, vp), spec(t, kp), spec(kp, vp)],
-               [spec(nt * kp, vp), spec(kp, vp)], be, interpret, kc, "gla_chunk_states")(k, v, G, h0)
+               (bh, vp // bv), [kspec(t), vspec(t), kspec(t), vspec(kp)],
+               [vspec(nt * kp), vspec(kp)], be, interpret, kc, "gla_chunk_states")(k, v, G, h0)
 
 
 def chunk_output(q: Array, k: Array, v: Array, G: Array, h: Array, *, C: int, c: int, scale: float,
@@ -249,10 +251,13 @@ def chunk_output(q: Array, k: Array, v: Array, G: Array, h: Array, *, C: int, c:
   bh, t, kp = q.shape
   vp = v.shape[-1]
   be = resolve_backend(backend, interpret)
+  bv = kc.value_tile(vp, be)
   kern = functools.partial(_output_kernel, C=C, c=c, scale=scale, mm=_mm(v.dtype))
-  spec = lambda r, d: pl.BlockSpec((None, r, d), lambda b, n: (b, n, 0))
-  return _call(kern, jax.ShapeDtypeStruct((bh, t, vp), v.dtype), (bh, t // C),
-               [spec(C, kp), spec(C, kp), spec(C, vp), spec(C, kp), spec(kp, vp)], spec(C, vp),
+  kspec = pl.BlockSpec((None, C, kp), lambda b, n, j: (b, n, 0))
+  vspec = pl.BlockSpec((None, C, bv), lambda b, n, j: (b, n, j))
+  hspec = pl.BlockSpec((None, kp, bv), lambda b, n, j: (b, n, j))
+  return _call(kern, jax.ShapeDtypeStruct((bh, t, vp), v.dtype), (bh, t // C, vp // bv),
+               [kspec, kspec, vspec, kspec, hspec], vspec,
                be, interpret, kc, "gla_chunk_output")(q, k, v, G, h)
 
 
@@ -270,28 +275,39 @@ def chunk_dstates(q: Array, do: Array, G: Array, dht: Array, *, C: int, scale: f
   vp = do.shape[-1]
   nt = t // C
   be = resolve_backend(backend, interpret)
+  bv = kc.value_tile(vp, be)
   kern = functools.partial(_dstates_kernel, nt=nt, C=C, kp=kp, scale=scale, mm=_F32)
-  spec = lambda *s: pl.BlockSpec((None, *s), lambda b: (b, 0, 0))
+  kspec = lambda r: pl.BlockSpec((None, r, kp), lambda b, j: (b, 0, 0))
+  vspec = lambda r: pl.BlockSpec((None, r, bv), lambda b, j: (b, 0, j))
   return _call(kern, (jax.ShapeDtypeStruct((bh, nt * kp, vp), _F32), jax.ShapeDtypeStruct((bh, kp, vp), _F32)),
-               (bh,), [spec(t, kp), spec(t, vp), spec(t, kp), spec(kp, vp)],
-               [spec(nt * kp, vp), spec(kp, vp)], be, interpret, kc, "gla_chunk_dstates")(q, do, G, dht)
+               (bh, vp // bv), [kspec(t), vspec(t), kspec(t), vspec(kp)],
+               [vspec(nt * kp), vspec(kp)], be, interpret, kc, "gla_chunk_dstates")(q, do, G, dht)
 
 
 def chunk_dqkv(q: Array, k: Array, v: Array, G: Array, h: Array, dh: Array, do: Array, *, C: int, c: int,
                scale: float, interpret: bool = False, backend: str = "auto",
                kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> tuple[Array, Array, Array]:
-  """dq, dk: [BH, T, K] f32 and dv: [BH, T, V] f32 of every chunk (grid (BH, N), parallel)."""
+  """dq, dk: [BH, T, K] f32 and dv: [BH, T, V] f32 of every chunk (grid (BH, N, V tiles), parallel).
+
+  dq and dk are linear in the value columns (through ``dO hᵀ``, ``V dHᵀ`` and ``dA = dO Vᵀ``), so each
+  value tile writes its partial sums to its own slab of a ``[NV, BH, T, K]`` buffer, summed here.
+  """
   bh, t, kp = q.shape
   vp = v.shape[-1]
   be = resolve_backend(backend, interpret)
+  bv = kc.value_tile(vp, be)
+  nv = vp // bv
   kern = functools.partial(_dqkv_kernel, C=C, c=c, scale=scale, mm=_F32)
-  spec = lambda r, d: pl.BlockSpec((None, r, d), lambda b, n: (b, n, 0))
-  outs = (jax.ShapeDtypeStruct((bh, t, kp), _F32), jax.ShapeDtypeStruct((bh, t, kp), _F32),
+  kspec = pl.BlockSpec((None, C, kp), lambda b, n, j: (b, n, 0))
+  vspec = pl.BlockSpec((None, C, bv), lambda b, n, j: (b, n, j))
+  hspec = pl.BlockSpec((None, kp, bv), lambda b, n, j: (b, n, j))
+  pspec = pl.BlockSpec((None, None, C, kp), lambda b, n, j: (j, b, n, 0))
+  outs = (jax.ShapeDtypeStruct((nv, bh, t, kp), _F32), jax.ShapeDtypeStruct((nv, bh, t, kp), _F32),
           jax.ShapeDtypeStruct((bh, t, vp), _F32))
-  return _call(kern, outs, (bh, t // C),
-               [spec(C, kp), spec(C, kp), spec(C, vp), spec(C, kp), spec(kp, vp), spec(kp, vp), spec(C, vp)],
-               [spec(C, kp), spec(C, kp), spec(C, vp)], be, interpret, kc, "gla_chunk_dqkv")(
-                   q, k, v, G, h, dh, do)
+  dq, dk, dv = _call(kern, outs, (bh, t // C, nv),
+                     [kspec, kspec, vspec, kspec, hspec, hspec, vspec], [pspec, pspec, vspec],
+                     be, interpret, kc, "gla_chunk_dqkv")(q, k, v, G, h, dh, do)
+  return jnp.sum(dq, axis=0), jnp.sum(dk, axis=0), dv
 
 
 # ---------------------------------------------------------------------------------------------------

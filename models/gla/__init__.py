@@ -18,11 +18,11 @@ import jax.numpy as jnp
 
 from models.gla.configs import CONFIGS, PAPER_PARAMS_M, count_params, make_model
 from models.gla.modules import (MIXERS, Block, CausalSelfAttention, GatedLinearAttention, GLATransformer,
-                                RMSNorm, SoftmaxTransformer, SwiGLU, rope, swiglu_width)
+                                KVCache, RMSNorm, SoftmaxTransformer, SwiGLU, rope, swiglu_width)
 from models.registry import ModelSpec, register
 
 __all__ = [
-    "Block", "CONFIGS", "CausalSelfAttention", "GLATransformer", "GatedLinearAttention", "MIXERS",
+    "Block", "CONFIGS", "CausalSelfAttention", "GLATransformer", "GatedLinearAttention", "KVCache", "MIXERS",
     "PAPER_PARAMS_M", "RMSNorm", "SoftmaxTransformer", "SwiGLU", "count_params", "make_model", "rope",
     "swiglu_width",
 ]

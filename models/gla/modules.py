@@ -10,14 +10,16 @@ ICML 2024. arXiv:2312.06635.
   output gate ``r_t = Swish(x_t W_r)``. Default sizes ``d_k = d/2``, ``d_v = d`` and 4 heads. The
   recurrence itself is the kernel op ``kernels.gla.gla`` (chunkwise form, paper §4.2–4.3) and, for one
   decoding step, the kernel's single-step update.
-* :class:`CausalSelfAttention` — the softmax baseline ("Transformer++", LLaMA style: RoPE, no biases).
+* :class:`CausalSelfAttention` — the softmax baseline ("Transformer++", LLaMA style: RoPE, no biases),
+  with a :class:`KVCache` for incremental decoding (prefill and one token at a time).
 * :class:`SwiGLU` — ``SwiGLU(Z) = (Swish(Z W1) ⊙ Z W2) W3`` (paper §4.4), width rule of the reference
   library: ``256 · ceil(int(8d/3) / 256)``.
 * :class:`Block` — pre-norm block ``Y = Mixer(RMSNorm(X)) + X``, ``X' = SwiGLU(RMSNorm(Y)) + Y``, with a
   ``mixer`` switch ``"gla"`` / ``"softmax"`` so both models share everything else.
 * :class:`GLATransformer` — embeddings, blocks, final RMSNorm, tied or untied head; a recurrent
   decoding path (:meth:`GLATransformer.decode_step`) carrying the per-layer ``[B, H, K, V]`` states.
-  :class:`SoftmaxTransformer` is the same model with ``mixer="softmax"``.
+  :class:`SoftmaxTransformer` is the same model with ``mixer="softmax"``; its per-layer state is a
+  :class:`KVCache` of fixed capacity, so the same ``decode_step`` serves both (O(1) vs O(t) per token).
 
 Dtype contract: ``dtype`` is the compute dtype (None: promote from the inputs / float32 for the LM),
 ``param_dtype`` float32; norms, gates, softmax, logits and recurrent states in float32.
@@ -28,7 +30,7 @@ Intermediates (``mutable=["intermediates"]``): each GLA layer sows ``log_g: [B, 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import flax.linen as nn
 import jax
@@ -41,8 +43,8 @@ from kernels.gla import gla_decode_step
 Array = jax.Array
 Dtype = Any
 
-__all__ = ["Block", "CausalSelfAttention", "GLATransformer", "GatedLinearAttention", "MIXERS", "RMSNorm",
-           "SoftmaxTransformer", "SwiGLU", "swiglu_width"]
+__all__ = ["Block", "CausalSelfAttention", "GLATransformer", "GatedLinearAttention", "KVCache", "MIXERS",
+           "RMSNorm", "SoftmaxTransformer", "SwiGLU", "swiglu_width"]
 
 MIXERS = ("gla", "softmax")
 _init = nn.initializers.normal(stddev=0.02)
@@ -205,6 +207,29 @@ def rope(x: Array, positions: Array, theta: float = 10000.0) -> Array:
   return jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1).astype(x.dtype)
 
 
+class KVCache(NamedTuple):
+  """Key/value cache of one softmax-attention layer (the softmax baseline's decoding state).
+
+  Attributes:
+    k: [B, S, H, Dh] rotated keys of the positions seen so far (S = capacity; unused rows are zero).
+    v: [B, S, H, Dh] values.
+    length: int32 [] number of positions filled (the next token's position).
+  """
+  k: Array
+  v: Array
+  length: Array
+
+  @classmethod
+  def empty(cls, batch_size: int, max_len: int, num_heads: int, head_dim: int, dtype: Dtype = jnp.float32
+            ) -> "KVCache":
+    """An empty cache with room for ``max_len`` positions."""
+    for name, val in (("batch_size", batch_size), ("max_len", max_len)):
+      if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+        raise ValueError(f"{name}: expected a positive int, got {val!r}")
+    z = jnp.zeros((batch_size, max_len, num_heads, head_dim), dtype)
+    return cls(z, z, jnp.zeros((), jnp.int32))
+
+
 class CausalSelfAttention(nn.Module):
   """Causal softmax attention with RoPE and no biases (the "Transformer++" baseline's mixer).
 
@@ -221,29 +246,57 @@ class CausalSelfAttention(nn.Module):
   param_dtype: Dtype = jnp.float32
 
   @nn.compact
-  def __call__(self, x: Array, *, initial_state: Array | None = None, return_state: bool = False) -> Array:
-    """x: [B, T, D] -> [B, T, D]. Position t attends to positions <= t."""
+  def __call__(self, x: Array, *, initial_state: KVCache | None = None, return_state: bool = False):
+    """x: [B, T, D] -> [B, T, D]. Position t attends to positions <= t.
+
+    With ``initial_state`` (a :class:`KVCache` holding ``length`` earlier positions) the T new positions
+    are ``length .. length+T-1``: their keys and values are written into the cache and they attend to
+    everything cached. If the cache has no room (``length + T > S``) the outputs are NaN (the overflow
+    is detected under jit, where no exception can be raised). ``return_state`` also returns the updated
+    cache; without ``initial_state`` that cache has capacity T (full).
+    """
     _check_float(x, "x", 3)
-    if initial_state is not None or return_state:
-      raise ValueError("initial_state/return_state: recurrent states exist only for mixer='gla'; the softmax "
-                       "baseline has no fixed-size state (run it on the whole sequence)")
     b, t, d = x.shape
     h = self.num_heads
     if not isinstance(h, int) or h < 1 or d % h or (d // h) % 2:
       raise ValueError(f"num_heads: expected a positive int dividing d_model={d} into even head dims, got {h!r}")
     dh = d // h
     dt = self.dtype or x.dtype
+    if initial_state is not None:
+      if not isinstance(initial_state, KVCache):
+        raise TypeError(f"initial_state: expected a KVCache for the softmax mixer, got {type(initial_state).__name__}")
+      if initial_state.k.shape[0] != b or initial_state.k.shape[2:] != (h, dh):
+        raise ValueError(f"initial_state: expected a KVCache of shape [B={b}, S, H={h}, Dh={dh}], got "
+                         f"{tuple(initial_state.k.shape)}")
+      if initial_state.k.shape[1] < t:
+        raise ValueError(f"initial_state: expected a KVCache with room for the {t} new positions, got capacity "
+                         f"{initial_state.k.shape[1]}")
     x = x.astype(dt)
-    pos = jnp.arange(t)
+    start = jnp.zeros((), jnp.int32) if initial_state is None else initial_state.length
+    pos = start + jnp.arange(t)
     q = rope(_dense(d, "q_proj", dt, self.param_dtype)(x).reshape(b, t, h, dh), pos, self.rope_theta)
     k = rope(_dense(d, "k_proj", dt, self.param_dtype)(x).reshape(b, t, h, dh), pos, self.rope_theta)
     v = _dense(d, "v_proj", dt, self.param_dtype)(x).reshape(b, t, h, dh)
-    s = jnp.einsum("bthd,bshd->bhts", q, k, preferred_element_type=jnp.float32) / math.sqrt(dh)
-    mask = jnp.tril(jnp.ones((t, t), bool))
-    s = jnp.where(mask, s, -jnp.inf)
+    if initial_state is None:
+      keys, vals, kpos = k, v, jnp.arange(t)
+    else:
+      cdt = initial_state.k.dtype
+      at = (0, start, 0, 0)
+      keys = jax.lax.dynamic_update_slice(initial_state.k, k.astype(cdt), at).astype(dt)
+      vals = jax.lax.dynamic_update_slice(initial_state.v, v.astype(cdt), at).astype(dt)
+      kpos = jnp.arange(keys.shape[1])
+    s = jnp.einsum("bthd,bshd->bhts", q, keys, preferred_element_type=jnp.float32) / math.sqrt(dh)
+    s = jnp.where(kpos[None, :] <= pos[:, None], s, -jnp.inf)
     p = jax.nn.softmax(s, axis=-1)
-    o = jnp.einsum("bhts,bshd->bthd", p.astype(dt), v).reshape(b, t, d)
-    return _dense(d, "o_proj", dt, self.param_dtype)(o)
+    o = jnp.einsum("bhts,bshd->bthd", p.astype(dt), vals).reshape(b, t, d)
+    if initial_state is not None:
+      o = jnp.where(start + t <= keys.shape[1], o, jnp.nan)              # cache overflow -> NaN
+    o = _dense(d, "o_proj", dt, self.param_dtype)(o)
+    if not return_state:
+      return o
+    if initial_state is None:
+      return o, KVCache(k, v, jnp.asarray(t, jnp.int32))
+    return o, KVCache(keys.astype(initial_state.k.dtype), vals.astype(initial_state.v.dtype), start + t)
 
 
 class SwiGLU(nn.Module):
@@ -299,7 +352,8 @@ class Block(nn.Module):
 
   @nn.compact
   def __call__(self, x: Array, *, state: Array | None = None, return_state: bool = False):
-    """x: [B, T, D] -> [B, T, D] (and the mixer's final state [B, H, K, V] if ``return_state``)."""
+    """x: [B, T, D] -> [B, T, D] (and the mixer's final state if ``return_state``: [B, H, K, V] for GLA,
+    a :class:`KVCache` for softmax)."""
     mixer = self.make_mixer()
     hn = RMSNorm(self.norm_eps, dtype=self.dtype, param_dtype=self.param_dtype, name="attn_norm")(x)
     if return_state:
@@ -369,11 +423,16 @@ class GLATransformer(nn.Module):
     if self.mixer == "gla":
       self._gla_layer().dims(self.d_model)
 
-  def initial_states(self, batch_size: int) -> tuple[Array, ...]:
-    """Zero recurrent states, one ``[B, H, K, V]`` float32 array per layer (mixer ``"gla"`` only)."""
+  def initial_states(self, batch_size: int, max_len: int | None = None) -> tuple[Any, ...]:
+    """Per-layer decoding states before position 0: zero ``[B, H, K, V]`` float32 states for GLA
+    (``max_len`` unused), empty :class:`KVCache` s with room for ``max_len`` positions for softmax."""
     self.check()
-    if self.mixer != "gla":
-      raise ValueError("mixer: recurrent states exist only for mixer='gla', got 'softmax'")
+    if self.mixer == "softmax":
+      if max_len is None:
+        raise ValueError("max_len: the softmax mixer's KV cache needs a capacity (positive int), got None")
+      dh = self.d_model // self.num_heads
+      return tuple(KVCache.empty(batch_size, max_len, self.num_heads, dh, self.dtype or jnp.float32)
+                   for _ in range(self.num_layers))
     shape = self._gla_layer().state_shape(batch_size, self.d_model)
     return tuple(jnp.zeros(shape, jnp.float32) for _ in range(self.num_layers))
 
@@ -383,10 +442,11 @@ class GLATransformer(nn.Module):
 
     Args:
       tokens: [B, T] integer ids in ``[0, vocab_size)``.
-      states: per-layer recurrent states before position 0 (``initial_states``; GLA only), or None.
+      states: per-layer states before position 0 (``initial_states``: GLA states or softmax KV caches),
+        or None.
       return_states: also return the per-layer states after the last position.
     Returns:
-      logits: [B, T, vocab_size] float32 (and a tuple of L states [B, H, K, V] if ``return_states``).
+      logits: [B, T, vocab_size] float32 (and a tuple of L states if ``return_states``).
     """
     self.check()
     if not hasattr(tokens, "dtype") or not jnp.issubdtype(tokens.dtype, jnp.integer):
@@ -419,17 +479,16 @@ class GLATransformer(nn.Module):
     return (logits, tuple(new_states)) if return_states else logits
 
   def decode_step(self, token: Array, states: Sequence[Array]) -> tuple[Array, tuple[Array, ...]]:
-    """One recurrent decoding step.
+    """One decoding step: O(1) per token for GLA (recurrent state), O(t) for softmax (KV cache).
 
     Args:
       token: [B] integer ids at the current position.
-      states: per-layer states before this position ([B, H, K, V] float32 each; ``initial_states`` at t=0).
+      states: per-layer states before this position (``initial_states`` at t=0: ``[B, H, K, V]`` float32
+        for GLA, :class:`KVCache` for softmax).
     Returns:
       (logits: [B, vocab_size] float32, the per-layer states after this position).
     Use as ``model.apply(variables, token, states, method="decode_step")``.
     """
-    if self.mixer != "gla":
-      raise ValueError("mixer: decode_step needs mixer='gla' (the softmax baseline has no recurrent state)")
     if not hasattr(token, "ndim") or token.ndim != 1:
       raise ValueError(f"token: expected shape [B], got {getattr(token, 'shape', type(token).__name__)}")
     if states is None:

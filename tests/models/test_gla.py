@@ -165,6 +165,35 @@ def test_lm_parallel_forward_equals_recurrent_decoding(lm_gla):
     np.testing.assert_allclose(np.asarray(s_dec), np.asarray(s_pre), atol=1e-5 * float(jnp.abs(s_pre).max()))
 
 
+def test_softmax_kv_cache_decoding_equals_parallel_forward():
+  """The baseline's KV-cache path (prefill, then one token at a time) against its own parallel forward,
+  which is itself checked against a float64 causal-attention loop below; and the overflow guard."""
+  model = _lm("softmax", tie_embeddings=False)
+  tokens = jax.random.randint(jax.random.PRNGKey(3), (2, 21), 0, 13)
+  params = _spread_params(jax.jit(model.init)(jax.random.PRNGKey(4), tokens)["params"], jax.random.PRNGKey(5),
+                          std=0.2)
+  v = {"params": params}
+  parallel = jax.jit(model.apply)(v, tokens)
+  scale = float(jnp.abs(parallel).max())
+  assert scale > 1.0
+  step = jax.jit(lambda v, t, s: model.apply(v, t, s, method="decode_step"))
+  prefill = jax.jit(lambda v, t, s: model.apply(v, t, states=s, return_states=True))
+  pre, caches = prefill(v, tokens[:, :8], model.initial_states(2, max_len=24))
+  assert [int(c.length) for c in caches] == [8] * len(caches)
+  rest = []
+  for t in range(8, tokens.shape[1]):
+    logits, caches = step(v, tokens[:, t], caches)
+    rest.append(logits)
+  cont = jnp.concatenate([pre, jnp.stack(rest, 1)], axis=1)
+  # same float32 math on the same positions, masked cache rows contribute exact zeros: rounding only
+  np.testing.assert_allclose(np.asarray(cont), np.asarray(parallel), atol=1e-5 * scale, rtol=0)
+  _, part = prefill(v, tokens[:, :3], model.initial_states(2, max_len=4))
+  over, _ = prefill(v, tokens[:, 3:5], part)            # 3 cached + 2 new > capacity 4: detected under jit
+  assert np.isnan(np.asarray(over)).all()
+  with pytest.raises(ValueError, match="initial_state"):
+    prefill(v, tokens[:, :5], model.initial_states(2, max_len=4))
+
+
 def _check_causal(apply, tokens):
   base = np.asarray(apply(tokens))
   for t in (0, 17, tokens.shape[1] - 1):  # inside the first chunk, mid-sequence, last position
@@ -289,7 +318,9 @@ def test_bad_inputs_raise_errors_naming_the_argument():
   with pytest.raises(ValueError, match="d_model"):
     jax.eval_shape(_lm(d_model=0).init, jax.random.PRNGKey(0), tokens)
   sm = SoftmaxTransformer(vocab_size=13, d_model=32, num_layers=1, num_heads=2, mlp_hidden=48)
-  with pytest.raises(ValueError, match="mixer"):
+  with pytest.raises(ValueError, match="max_len"):
     sm.initial_states(2)
+  with pytest.raises(ValueError, match="max_len"):
+    sm.initial_states(2, max_len=0)
   with pytest.raises(ValueError, match="mixer"):
     jax.eval_shape(_lm(mixer="rnn").init, jax.random.PRNGKey(0), tokens)

@@ -20,6 +20,8 @@ CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.paging",
     "experiments.claims.nonconvex_lower_bounds",
     "experiments.claims.quantum_energy",
+    "experiments.claims.dp_sequential",
+    "experiments.claims.slepian_iia",
 )
 
 

@@ -16,6 +16,7 @@ import jax
 PACKAGES: tuple[str, ...] = (
     "models.hopfield",
     "models.gla",
+    "models.moe",
 )
 
 

@@ -22,6 +22,7 @@ CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.quantum_energy",
     "experiments.claims.dp_sequential",
     "experiments.claims.slepian_iia",
+    "experiments.claims.autonumerics",
 )
 
 

@@ -23,6 +23,7 @@ CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.dp_sequential",
     "experiments.claims.slepian_iia",
     "experiments.claims.autonumerics",
+    "experiments.claims.dp_continual",
 )
 
 

@@ -17,6 +17,7 @@ PACKAGES: tuple[str, ...] = (
     "models.hopfield",
     "models.gla",
     "models.moe",
+    "models.deis",
 )
 
 

@@ -24,6 +24,7 @@ CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.slepian_iia",
     "experiments.claims.autonumerics",
     "experiments.claims.dp_continual",
+    "experiments.claims.deis",
 )
 
 

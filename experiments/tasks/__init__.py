@@ -18,6 +18,7 @@ from experiments.configs.common import validate_train
 TASKS: dict[str, str] = {
     "hopfield_mil": "experiments.tasks.hopfield_mil:HopfieldMIL",
     "gla_lm": "experiments.tasks.gla_lm:GLALM",
+    "deis_digits": "experiments.tasks.deis:DigitsDiffusion",
 }
 
 

@@ -1,0 +1,387 @@
+"""Claims of paper 12 (Zhang & Chen, "Fast Sampling of Diffusion Models with Exponential Integrator",
+ICLR 2023, arXiv:2204.13902), measured with an exact noise predictor (no learning error).
+
+Set-up (the paper note's CPU reproduction): data = mixture of 8 Gaussians on a circle of radius 4, std
+0.3, in 2-D; linear VP schedule β₀ = 0.1, β₁ = 20, t from 1 down to ε_s = 1e-3; ε* analytic
+(:func:`models.deis.gmm_noise_predictor`). From the same x_T ~ N(0, I), every sampler is compared in
+float64 with a reference solve (ρRK4, 4000 steps uniform in log ρ), itself checked against an
+independent solve of the probability-flow ODE in t (RK4, 8000 quadratic-t steps). Sampler error =
+mean over x_T of ‖x̂₀ − x₀^ref‖₂ (the pure discretisation error).
+
+ei_vs_euler  exponential-integrator samplers beat Euler-in-t by orders of magnitude at <= 20 NFE.
+orders       the empirical orders (log-log slope of the error between the two largest NFE) are near
+             the methods' orders.
+digits       with one noise predictor trained on sklearn digits 8x8 (``experiments/tasks/deis.py``,
+             through ``train_lib``), sample quality vs NFE of Euler-in-t, DDIM and tAB-3, measured by a
+             Fréchet distance in the hidden features of an MLP digit classifier fitted by the zoo.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments.claims import Context, Outcome, Verdict, claim, pyplot
+
+ALL_METHODS = ("euler_t", "ddim", "tab1", "tab2", "tab3", "rab3", "ipndm", "rk_heun", "rk_kutta3", "rk4")
+ALL_GRIDS = ("uniform_t", "quadratic_t", "log_rho", "edm")
+SETTINGS = {
+    "smoke": dict(batch=16, nfes=(5, 10), grids=("quadratic_t",), methods=("euler_t", "ddim", "tab3"),
+                  ref_steps=100, check_steps=200),
+    "small": dict(batch=512, nfes=(5, 10, 20, 50), grids=ALL_GRIDS, methods=ALL_METHODS, ref_steps=4000,
+                  check_steps=8000),
+    "paper": dict(batch=2048, nfes=(5, 10, 15, 20, 50, 100), grids=ALL_GRIDS, methods=ALL_METHODS,
+                  ref_steps=8000, check_steps=16000),
+}
+# formal orders (global error ~ h^p); iPNDM's fixed weights assume equal steps, so it is reported but
+# not judged (on non-uniform grids its order drops)
+ORDERS = {"euler_t": 1, "ddim": 1, "tab1": 2, "tab2": 3, "tab3": 4, "rab3": 4, "rk_heun": 2, "rk_kutta3": 3,
+          "rk4": 4}
+T_MIN = 1e-3
+RATIO_ORDERS_OF_MAGNITUDE = 100.0   # "orders of magnitude": at least 100x smaller error
+ORDER_TOL = 0.4                     # |slope / p − 1| <= 0.4
+
+
+@functools.lru_cache(maxsize=4)
+def _sweep(variant: str, seed: int) -> dict:
+  from models.common.diffusion import VPSchedule, integrate, time_grid
+  from models.deis import (circle_mixture, coefficients_for, euler_t_sample, gmm_noise_predictor,
+                           multistep_sample, nfe_per_step, pf_ode_drift, reference_sample, rho_rk_sample)
+  p = SETTINGS[variant]
+  with jax.enable_x64(True):
+    sched = VPSchedule("linear", 0.1, 20.0)
+    gmm = circle_mixture(8, 4.0, 0.3, 2, dtype=jnp.float64)
+    eps = lambda x, t: gmm_noise_predictor(gmm, sched, x, t)
+    x_t = jax.random.normal(jax.random.PRNGKey(seed), (p["batch"], 2), jnp.float64)
+    ref = jax.jit(lambda x: reference_sample(eps, sched, x, t_min=T_MIN, num_steps=p["ref_steps"]))(x_t)
+    ts_chk = time_grid(sched, p["check_steps"], "quadratic_t", t_min=T_MIN, dtype=jnp.float64)
+    chk = jax.jit(lambda x: integrate(lambda y, t: pf_ode_drift(sched, eps, y, t), x, ts_chk, "rk4"))(x_t)
+    ref_err = float(jnp.mean(jnp.linalg.norm(chk - ref, axis=-1)))
+
+    ms = jax.jit(lambda x, ts, psi, coef: multistep_sample(eps, x, ts, psi, coef))
+    rk = jax.jit(lambda x, ts, method: rho_rk_sample(eps, sched, x, ts, method), static_argnums=2)
+    eu = jax.jit(lambda x, ts: euler_t_sample(eps, sched, x, ts))
+    errors, samples = {}, {}
+    for grid in p["grids"]:
+      for m in p["methods"]:
+        for nfe in p["nfes"]:
+          steps = nfe // nfe_per_step(m)
+          if steps < 1:
+            continue
+          ts = np.asarray(time_grid(sched, steps, grid, t_min=T_MIN, dtype=jnp.float64))
+          if m == "euler_t":
+            out = eu(x_t, ts)
+          elif m.startswith("rk"):
+            out = rk(x_t, ts, m)
+          else:
+            co = coefficients_for(m, sched, ts)
+            coef = np.zeros((steps, 4))
+            coef[:, :co.coef.shape[1]] = co.coef
+            out = ms(x_t, ts, co.psi, coef)
+          e = np.asarray(jnp.linalg.norm(out - ref, axis=-1))
+          errors[(m, grid, nfe)] = (float(e.mean()), float(e.std() / math.sqrt(len(e))), steps * nfe_per_step(m))
+          if nfe == 10 and grid == "quadratic_t":
+            samples[m] = np.asarray(out)
+    return dict(errors=errors, ref=np.asarray(ref), ref_err=ref_err, samples=samples, settings=p)
+
+
+def _best(errors, methods, grids, nfe):
+  cands = [((m, g), errors[(m, g, nfe)][0]) for m in methods for g in grids if (m, g, nfe) in errors]
+  return min(cands, key=lambda c: c[1]) if cands else (None, float("nan"))
+
+
+def _error_table(s) -> str:
+  p, errors = s["settings"], s["errors"]
+  lines = ["Mean ‖x̂₀ − x₀^ref‖ (± s.e.) by grid, method and nominal NFE (RK methods use "
+           "⌊NFE/stages⌋ steps; actual NFE in brackets when different).", ""]
+  for g in p["grids"]:
+    lines += [f"**grid {g}**", "", "| method | " + " | ".join(f"NFE {n}" for n in p["nfes"]) + " |",
+              "|---|" + "---|" * len(p["nfes"])]
+    for m in p["methods"]:
+      cells = []
+      for n in p["nfes"]:
+        if (m, g, n) not in errors:
+          cells.append("—")
+          continue
+        e, se, actual = errors[(m, g, n)]
+        cells.append(f"{e:.2e} ± {se:.0e}" + (f" [{actual}]" if actual != n else ""))
+      lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines.append("")
+  return "\n".join(lines)
+
+
+def _nfe_ticks(ax, nfes) -> None:
+  from matplotlib.ticker import NullFormatter
+  ax.set_xticks(list(nfes), [str(n) for n in nfes])
+  ax.xaxis.set_minor_formatter(NullFormatter())
+  ax.set_xlabel("NFE")
+
+
+def _plot_errors(ctx: Context, s) -> str:
+  plt = pyplot()
+  p, errors = s["settings"], s["errors"]
+  fig, axes = plt.subplots(1, len(p["grids"]), figsize=(4.2 * len(p["grids"]), 4.0), sharey=True, squeeze=False)
+  for ax, g in zip(axes[0], p["grids"]):
+    for m in p["methods"]:
+      pts = sorted((errors[(m, g, n)][2], errors[(m, g, n)][0]) for n in p["nfes"] if (m, g, n) in errors)
+      if pts:
+        style = "k--" if m == "euler_t" else "-"
+        ax.loglog(*zip(*pts), style, marker="o", ms=3, label=m)
+    ax.set_title(f"grid: {g}")
+    _nfe_ticks(ax, p["nfes"])
+    ax.grid(True, which="both", alpha=0.3)
+  axes[0][0].set_ylabel("mean ‖x̂₀ − x₀^ref‖ (float64)")
+  axes[0][-1].legend(fontsize=7)
+  fig.suptitle("DEIS samplers on an 8-Gaussian mixture with the exact noise predictor")
+  return ctx.save_figure(fig, "deis_error_vs_nfe.png")
+
+
+def _plot_samples(ctx: Context, s) -> str:
+  plt = pyplot()
+  shown = [m for m in ("euler_t", "ddim", "tab3", "rk_kutta3") if m in s["samples"]]
+  fig, axes = plt.subplots(1, len(shown) + 1, figsize=(3.2 * (len(shown) + 1), 3.3), sharex=True, sharey=True)
+  axes[0].scatter(*s["ref"].T, s=3)
+  axes[0].set_title("reference (ρRK4)")
+  for ax, m in zip(axes[1:], shown):
+    ax.scatter(*s["ref"].T, s=3, c="0.8")
+    ax.scatter(*s["samples"][m].T, s=3)
+    ax.set_title(f"{m}, 10 NFE, quadratic t")
+  for ax in axes:
+    ax.set_aspect("equal")
+  return ctx.save_figure(fig, "deis_samples_10nfe.png")
+
+
+@claim("deis", "ei_vs_euler", "Exponential integrators vs Euler-in-t at low NFE (exact GMM score)",
+       "with an exact noise predictor, exponential-integrator samplers (DDIM, tAB/ρAB/ρRK-DEIS, iPNDM) have "
+       "orders of magnitude smaller error than Euler on the probability-flow ODE at <= 20 NFE")
+def ei_vs_euler(ctx: Context) -> Outcome:
+  s = _sweep(ctx.variant, ctx.seed)
+  p, errors = s["settings"], s["errors"]
+  ei = [m for m in p["methods"] if m != "euler_t"]
+  judged = [n for n in p["nfes"] if 10 <= n <= 20]
+  measured, ratios = {}, {}
+  for n in p["nfes"]:
+    (eu_m, eu_g), eu_e = _best(errors, ["euler_t"], p["grids"], n)
+    (ei_m, ei_g), ei_e = _best(errors, ei, p["grids"], n)
+    ratios[n] = eu_e / ei_e
+    measured[f"NFE {n}: Euler-t best error ({eu_g})"] = eu_e
+    measured[f"NFE {n}: best EI error ({ei_m}, {ei_g})"] = ei_e
+    measured[f"NFE {n}: ratio Euler-t / best EI"] = ratios[n]
+    ctx.log(f"NFE {n}: Euler-t {eu_e:.2e} ({eu_g}) vs best EI {ei_e:.2e} ({ei_m}, {ei_g}): x{ratios[n]:.1f}")
+  for n in judged:
+    _, ddim_e = _best(errors, ["ddim"], p["grids"], n)
+    measured[f"NFE {n}: ratio Euler-t / DDIM (best grids)"] = _best(errors, ["euler_t"], p["grids"], n)[1] / ddim_e
+  measured["reference vs independent PF-ODE solve"] = s["ref_err"]
+  smallest = min(v[0] for v in errors.values())
+  # Rule: at every judged NFE (10 and 20), Euler-in-t on its best grid has at least 100x the error of the
+  # best exponential-integrator sampler (any method, any grid) -> holds; 10x..100x at every judged NFE
+  # -> does not hold ("one order of magnitude, not orders"); the reference must be 10x more accurate
+  # than the smallest measured error, else inconclusive.
+  if not s["ref_err"] * 10 <= smallest:
+    verdict = Verdict.INCONCLUSIVE
+  elif all(ratios[n] >= RATIO_ORDERS_OF_MAGNITUDE for n in judged):
+    verdict = Verdict.HOLDS
+  else:
+    verdict = Verdict.DOES_NOT_HOLD
+  figures = ctx.figures(lambda: _plot_errors(ctx, s), lambda: _plot_samples(ctx, s))
+  return Outcome(
+      measured=measured, verdict=verdict,
+      rule=(f"holds iff at NFE {judged} the best-grid Euler-in-t error is >= {RATIO_ORDERS_OF_MAGNITUDE:g}x the "
+            f"best exponential-integrator error (over {', '.join(ei)} and the grids {', '.join(p['grids'])}); "
+            "inconclusive if the reference's disagreement with an independent PF-ODE solve is not 10x below the "
+            f"smallest error. {p['batch']} shared x_T, float64, mixture of 8 Gaussians (radius 4, std 0.3)."),
+      figures=figures, table=_error_table(s),
+      data={"errors": {f"{m}|{g}|{n}": v for (m, g, n), v in errors.items()}, "reference_error": s["ref_err"]})
+
+
+@claim("deis", "orders", "Empirical convergence orders of the DEIS samplers (exact GMM score)",
+       "log-log error slopes approach the solvers' orders as NFE grows (DDIM 1, tAB-r r+1, ρAB-3 4, "
+       "ρRK Heun 2 / Kutta 3 / RK4 4)")
+def orders(ctx: Context) -> Outcome:
+  s = _sweep(ctx.variant, ctx.seed)
+  p, errors = s["settings"], s["errors"]
+  n_lo, n_hi = sorted(p["nfes"])[-2:]
+  slopes = {}
+  for m in p["methods"]:
+    per_grid = []
+    for g in p["grids"]:
+      if (m, g, n_lo) in errors and (m, g, n_hi) in errors:
+        (e0, _, a0), (e1, _, a1) = errors[(m, g, n_lo)], errors[(m, g, n_hi)]
+        per_grid.append(math.log(e0 / e1) / math.log(a1 / a0))
+    slopes[m] = (float(np.median(per_grid)), per_grid)
+  judged = {m: slopes[m][0] for m in slopes if m in ORDERS}
+  ok = {m: abs(v / ORDERS[m] - 1) <= ORDER_TOL for m, v in judged.items()}
+  # Rule: for every method with a formal order p (iPNDM excluded: fixed equal-step weights), the median
+  # over grids of the slope between the two largest NFE is within ±40 % of p.
+  verdict = Verdict.HOLDS if all(ok.values()) else Verdict.DOES_NOT_HOLD
+  measured = {f"{m} slope (p={ORDERS.get(m, '—')})": round(v[0], 2) for m, v in slopes.items()}
+  table = ["| method | formal order | median slope | per grid (" + ", ".join(p["grids"]) + ") | within ±40 % |",
+           "|---|---|---|---|---|"]
+  for m, (med, per) in slopes.items():
+    table.append(f"| {m} | {ORDERS.get(m, 'n/a (variable steps)')} | {med:.2f} | "
+                 + ", ".join(f"{x:.2f}" for x in per) + f" | {('yes' if ok[m] else 'no') if m in ok else '—'} |")
+  return Outcome(
+      measured=measured, verdict=verdict,
+      rule=(f"holds iff for every method with a formal order p the median over grids of the log-log slope between "
+            f"NFE {n_lo} and {n_hi} (actual NFE for RK) is within ±{ORDER_TOL:.0%} of p; iPNDM is reported only."),
+      figures=[], table="\n".join(table), data={"slopes": slopes})
+
+
+# ---------------------------------------------------------------------------------------------------
+# (b) A trained noise predictor on sklearn digits 8x8: sample quality vs NFE.
+
+DIGITS = {
+    "smoke": dict(n_samples=128, nfes=(10,), grids=("quadratic_t",), boot=10, converged_steps=20, clf_iter=30),
+    "small": dict(n_samples=1000, nfes=(5, 10, 20, 50), grids=("uniform_t", "quadratic_t", "log_rho"), boot=100,
+                  converged_steps=250, clf_iter=400),
+    "paper": dict(n_samples=2000, nfes=(5, 10, 15, 20, 50, 100), grids=("uniform_t", "quadratic_t", "log_rho", "edm"),
+                  boot=200, converged_steps=500, clf_iter=400),
+}
+DIGIT_METHODS = ("euler_t", "ddim", "tab3")
+
+
+def _frechet(fa: np.ndarray, fb: np.ndarray) -> float:
+  """Fréchet distance between Gaussians fitted to two feature sets ``[n, F]`` (as FID, other features)."""
+  from scipy import linalg
+  ma, mb = fa.mean(0), fb.mean(0)
+  ca, cb = np.cov(fa, rowvar=False), np.cov(fb, rowvar=False)
+  covmean = linalg.sqrtm(ca @ cb)
+  covmean = covmean.real if np.iscomplexobj(covmean) else covmean
+  return float(np.sum((ma - mb) ** 2) + np.trace(ca + cb - 2.0 * covmean))
+
+
+@claim("deis", "digits", "Sample quality vs NFE of a trained noise predictor on digits 8x8",
+       "with the same trained model, DEIS (tAB-3) and DDIM give better samples than Euler-in-t at low NFE "
+       "(paper: FID 4.17 at 10 NFE on CIFAR-10 where Euler needs hundreds of steps)")
+def digits(ctx: Context) -> Outcome:
+  from sklearn.neural_network import MLPClassifier
+
+  from experiments import train_lib
+  from experiments.configs.deis import get_config
+  from experiments.tasks import build_task
+  from models.common.diffusion import time_grid
+  from models.deis import coefficients_for, euler_t_sample, multistep_sample, rho_rk_sample
+
+  q = DIGITS[ctx.variant]
+  cfg = get_config(ctx.variant)
+  cfg.seed, cfg.train.tensorboard = ctx.seed, False
+  task = build_task(cfg)
+  res = train_lib.train(task, cfg, ctx.scratch("deis_digits"), log=ctx.log)
+  test_loss = res.eval_metrics["eval/test_loss"]
+  eps = task.eps_fn(res.state.params)
+  sched, t_min = task.schedule, cfg.model.t_min
+
+  # classifier features: the 32 hidden ReLUs of an MLP trained on the training digits
+  with warnings.catch_warnings():   # smoke stops the classifier early (ConvergenceWarning)
+    warnings.simplefilter("ignore")
+    clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=q["clf_iter"], random_state=ctx.seed).fit(
+        task.x_train, task.y_train)
+  relu = lambda x: np.maximum(np.asarray(x, np.float64) @ clf.coefs_[0] + clf.intercepts_[0], 0.0)
+  alive = relu(task.x_train).std(0) > 0          # dead units are constant: drop them (singular covariances)
+  feat = lambda x: relu(x)[:, alive]
+  clf_acc = float(clf.score(task.x_test, task.y_test))
+  f_test = feat(task.x_test)
+
+  x_t = jax.random.normal(jax.random.PRNGKey(ctx.seed + 1), (q["n_samples"], 64), jnp.float32)
+  ms = jax.jit(lambda x, ts, psi, coef: multistep_sample(eps, x, ts, psi, coef))
+  eu = jax.jit(lambda x, ts: euler_t_sample(eps, sched, x, ts))
+
+  def run(method, steps, grid="quadratic_t"):
+    ts = np.asarray(time_grid(sched, steps, grid, t_min=t_min))
+    if method == "euler_t":
+      out = eu(x_t, jnp.asarray(ts, jnp.float32))
+    elif method == "rk4":
+      out = jax.jit(lambda x: rho_rk_sample(eps, sched, x, jnp.asarray(ts, jnp.float32), "rk4"))(x_t)
+    else:
+      co = coefficients_for(method, sched, ts)
+      coef = np.zeros((steps, 4), np.float32)
+      coef[:, :co.coef.shape[1]] = co.coef
+      out = ms(x_t, jnp.asarray(ts, jnp.float32), jnp.asarray(co.psi, jnp.float32), jnp.asarray(coef))
+    return np.clip(np.asarray(out), -1.0, 1.0)
+
+  all_samples = {(m, g, n): run(m, n, g) for m in DIGIT_METHODS for g in q["grids"] for n in q["nfes"]}
+  converged = run("rk4", q["converged_steps"], "log_rho")
+  fd_all = {k: _frechet(feat(v), f_test) for k, v in all_samples.items()}
+  # each method on its own best grid (best = lowest FD summed over the judged NFE)
+  best_grid = {m: min(q["grids"], key=lambda g: sum(fd_all[(m, g, n)] for n in q["nfes"] if 10 <= n <= 20)
+                      or fd_all[(m, g, q["nfes"][-1])]) for m in DIGIT_METHODS}
+  samples = {(m, n): all_samples[(m, best_grid[m], n)] for m in DIGIT_METHODS for n in q["nfes"]}
+  feats = {k: feat(v) for k, v in samples.items()}
+  fd = {k: fd_all[(k[0], best_grid[k[0]], k[1])] for k in samples}
+  fd_converged = _frechet(feat(converged), f_test)
+  rng = np.random.default_rng(ctx.seed)
+  f_train = feat(task.x_train[rng.choice(len(task.x_train), min(len(task.x_train), q["n_samples"]), replace=False)])
+  fd_real = _frechet(f_train, f_test)
+  for k, v in fd_all.items():
+    ctx.log(f"{k[0]:8s} {k[1]:12s} NFE {k[2]:3d}: FD {v:.3f}")
+
+  # paired bootstrap of FD(euler) − FD(method) over generated samples (same x_T) and test digits
+  judged = [n for n in q["nfes"] if 10 <= n <= 20]
+  diff_se = {}
+  for n in judged:
+    for m in ("ddim", "tab3"):
+      reps = []
+      for _ in range(q["boot"]):
+        i = rng.integers(0, q["n_samples"], q["n_samples"])
+        j = rng.integers(0, len(f_test), len(f_test))
+        reps.append(_frechet(feats[("euler_t", n)][i], f_test[j]) - _frechet(feats[(m, n)][i], f_test[j]))
+      diff_se[(m, n)] = float(np.std(reps))
+  # Rule: holds iff at every judged NFE (10, 20) both DDIM and tAB-3 have a lower FD than Euler-in-t by
+  # more than 2 paired-bootstrap standard errors; does not hold if either is worse by more than 2 SE;
+  # inconclusive otherwise.
+  margins = {(m, n): (fd[("euler_t", n)] - fd[(m, n)]) / max(diff_se[(m, n)], 1e-12) for (m, n) in diff_se}
+  if all(v > 2 for v in margins.values()):
+    verdict = Verdict.HOLDS
+  elif any(v < -2 for v in margins.values()):
+    verdict = Verdict.DOES_NOT_HOLD
+  else:
+    verdict = Verdict.INCONCLUSIVE
+  measured = {"held-out ε-loss": test_loss, "feature classifier test accuracy": clf_acc,
+              "FD real train vs test (floor)": fd_real,
+              f"FD ρRK4 {q['converged_steps']} steps (model's own limit)": fd_converged}
+  for n in judged:
+    for m in DIGIT_METHODS:
+      measured[f"FD {m} @ {n} NFE"] = fd[(m, n)]
+  measured.update({f"best grid {m}": best_grid[m] for m in DIGIT_METHODS})
+  table = ["| method | grid | " + " | ".join(f"NFE {n}" for n in q["nfes"]) + " |",
+           "|---|---|" + "---|" * len(q["nfes"])]
+  for m in DIGIT_METHODS:
+    for g in q["grids"]:
+      table.append(f"| {m} | {g}{' (best)' if g == best_grid[m] else ''} | "
+                   + " | ".join(f"{fd_all[(m, g, n)]:.3f}" for n in q["nfes"]) + " |")
+  table += ["", "Paired bootstrap (FD Euler − FD method) / s.e.: "
+            + ", ".join(f"{m}@{n}: {v:.1f}" for (m, n), v in margins.items())]
+
+  def plot_fd():
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw=dict(width_ratios=[1, 1.3]))
+    for m in DIGIT_METHODS:
+      axes[0].loglog(q["nfes"], [fd[(m, n)] for n in q["nfes"]], marker="o", label=f"{m} ({best_grid[m]})")
+    axes[0].axhline(fd_converged, color="k", ls=":", label="ρRK4 converged")
+    axes[0].axhline(fd_real, color="0.5", ls="--", label="real vs real")
+    _nfe_ticks(axes[0], q["nfes"])
+    axes[0].set_ylabel("Fréchet distance (classifier features)")
+    axes[0].legend(fontsize=8)
+    n = 10 if 10 in q["nfes"] else q["nfes"][0]
+    rows = [samples[(m, n)][:10] for m in DIGIT_METHODS] + [converged[:10]]
+    pad = lambda im: np.pad(im, 1, constant_values=-1.0)   # a blank border between digits
+    grid = np.concatenate([np.concatenate([pad(im) for im in r.reshape(-1, 8, 8)], axis=1) for r in rows], 0)
+    axes[1].imshow(grid, cmap="gray_r", vmin=-1, vmax=1)
+    axes[1].set_yticks([5 + 10 * i for i in range(len(rows))], [f"{m} {n}" for m in DIGIT_METHODS] + ["ρRK4"])
+    axes[1].set_xticks([])
+    axes[1].set_title(f"same x_T, {n} NFE (best grid of each method)")
+    return ctx.save_figure(fig, "deis_digits_fd.png")
+
+  return Outcome(
+      measured=measured, verdict=verdict,
+      rule=("holds iff at NFE 10 and 20 both DDIM and tAB-3 have a lower Fréchet distance to the held-out digits "
+            "than Euler-in-t by more than 2 paired-bootstrap s.e.; does not hold if either is worse by more than "
+            "2 s.e.; inconclusive otherwise. FD on the 32 hidden ReLU features of an sklearn MLP classifier "
+            f"trained on the training digits; {q['n_samples']} samples from shared x_T; each method on its best grid "
+            f"of {', '.join(q['grids'])} (lowest FD summed over NFE 10 and 20); float32, samples clipped to [−1, 1]."),
+      figures=ctx.figures(plot_fd), table="\n".join(table),
+      data={"fd": {f"{m}|{g}|{n}": v for (m, g, n), v in fd_all.items()}, "fd_converged": fd_converged, "fd_real": fd_real})

@@ -25,6 +25,7 @@ CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.autonumerics",
     "experiments.claims.dp_continual",
     "experiments.claims.deis",
+    "experiments.claims.early_warning",
 )
 
 

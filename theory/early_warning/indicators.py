@@ -1,0 +1,335 @@
+"""Rolling-window early-warning indicators, Kendall's τ trend statistic, surrogate nulls and ROC curves.
+
+Paper: C. Boettiger, N. Ross, A. Hastings, "Early warning signals: the charted and uncharted territories",
+Theoretical Ecology 6:255–264 (2013), arXiv:1305.6700 — section "Statistical detection" (summary statistics
+on a rolling window, Kendall's τ of the indicator against time, ROC curves as the error measure).
+
+Conventions (those of the ``ewstools`` / ``earlywarnings`` packages the paper's field uses):
+
+- Gaussian-kernel detrending with a bandwidth given as a fraction ``bw`` of the series length N: kernel
+  standard deviation σ_k = (0.25 / 0.675) · bw · N (the kernel's quartiles sit at ±0.25 · bw · N), Nadaraya–
+  Watson weights normalised at the edges; residual = x − trend.
+- On each window of width w (start i, points i .. i+w−1) of the residuals: variance m₂ (population, divisor
+  w), standard deviation √m₂, skewness m₃ / m₂^{3/2}, excess kurtosis m₄ / m₂² − 3, lag-1 autocorrelation ρ₁
+  (Pearson correlation of the w−1 pairs (r_j, r_{j+1}), as pandas' ``Series.autocorr``), return rate
+  1 − ρ₁ (per sample; for a linearised system ρ₁ = e^{λΔt}, so 1 − ρ₁ ≈ |λ|Δt falls toward 0 at the fold),
+  and coefficient of variation √m₂ / (window mean of the *undetrended* series).
+- Kendall's τ-b between an indicator series and time (or any second series), with ties handled as in
+  ``scipy.stats.kendalltau``: τ_b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)).
+"""
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Array = jax.Array
+
+INDICATORS = ("variance", "sd", "cv", "ac1", "skewness", "kurtosis", "return_rate")
+
+
+class Indicators(NamedTuple):
+  """Rolling indicators, each ``[..., N − w + 1]`` (entry i = window starting at sample i)."""
+  variance: Array
+  sd: Array
+  cv: Array
+  ac1: Array
+  skewness: Array
+  kurtosis: Array
+  return_rate: Array
+
+
+class ROC(NamedTuple):
+  """ROC curve of a score that is larger under the alternative.
+
+  ``thresholds: [n_null + n_test + 1]`` (descending, the first is +inf), ``fpr, tpr`` of the same length
+  (share of null / test scores ≥ threshold), ``auc`` = P(test > null) + ½ P(test = null) (Mann–Whitney),
+  ``auc_se`` its DeLong standard error.
+  """
+  thresholds: Array
+  fpr: Array
+  tpr: Array
+  auc: Array
+  auc_se: Array
+
+
+def _check_series(name: str, x, min_len: int = 2) -> Array:
+  if isinstance(x, bool) or x is None:
+    raise TypeError(f"{name}: expected a real array [..., N], got {x!r}")
+  arr = jnp.asarray(x)
+  if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)):
+    raise TypeError(f"{name}: expected real values, got dtype {arr.dtype}")
+  if arr.ndim < 1 or arr.shape[-1] < min_len:
+    raise ValueError(f"{name}: expected shape [..., N] with N >= {min_len}, got shape {arr.shape}")
+  return arr.astype(jnp.result_type(float))
+
+
+def _check_fraction(name: str, v, lo_open: float = 0.0, hi: float = 1.0) -> float:
+  if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+    raise TypeError(f"{name}: expected a real number in ({lo_open}, {hi}], got {type(v).__name__} {v!r}")
+  if not (lo_open < float(v) <= hi):
+    raise ValueError(f"{name}: expected a number in ({lo_open}, {hi}], got {v!r}")
+  return float(v)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Detrending.
+
+
+@functools.partial(jax.jit, static_argnames=("sigma_k",))
+def _kernel_smooth(x: Array, sigma_k: float) -> Array:
+  n = x.shape[-1]
+  idx = jnp.arange(n, dtype=x.dtype)
+  w = jnp.exp(-0.5 * ((idx[:, None] - idx[None, :]) / sigma_k) ** 2)   # [N(out), N(in)]
+  w = w / jnp.sum(w, axis=1, keepdims=True)
+  return x @ w.T
+
+
+def gaussian_detrend(x, bandwidth: float) -> tuple[Array, Array]:
+  """Gaussian-kernel smoother trend and residuals.
+
+  Args:
+    x: ``[..., N]`` series.
+    bandwidth: fraction bw ∈ (0, 1] of N; kernel standard deviation σ_k = (0.25/0.675) · bw · N samples.
+
+  Returns:
+    ``(trend, residuals)``, both ``[..., N]``.
+  """
+  x = _check_series("x", x)
+  bw = _check_fraction("bandwidth", bandwidth)
+  sigma_k = 0.25 / 0.675 * bw * x.shape[-1]
+  trend = _kernel_smooth(x, float(sigma_k))
+  return trend, x - trend
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rolling statistics via cumulative sums (O(N) per series).
+
+
+def _window_sums(v: Array, w: int) -> Array:
+  """Σ_{j=i}^{i+w−1} v_j for every start i: ``[..., N − w + 1]``."""
+  c = jnp.concatenate([jnp.zeros(v.shape[:-1] + (1,), v.dtype), jnp.cumsum(v, axis=-1)], axis=-1)
+  return c[..., w:] - c[..., :-w]
+
+
+@functools.partial(jax.jit, static_argnames=("window",))
+def _rolling(resid: Array, raw: Array, window: int) -> Indicators:
+  w = window
+  # shift-invariant statistics: centre each series first so the power sums do not cancel
+  r = resid - jnp.mean(resid, axis=-1, keepdims=True)
+  s1, s2, s3, s4 = (_window_sums(r ** k, w) for k in (1, 2, 3, 4))
+  mu = s1 / w
+  m2 = s2 / w - mu ** 2
+  m3 = s3 / w - 3 * mu * s2 / w + 2 * mu ** 3
+  m4 = s4 / w - 4 * mu * s3 / w + 6 * mu ** 2 * s2 / w - 3 * mu ** 4
+  m2 = jnp.maximum(m2, 0.0)
+  # lag-1 pairs (r_j, r_{j+1}), j = i .. i+w−2
+  a, b = r[..., :-1], r[..., 1:]
+  wp = w - 1
+  sa, sb = _window_sums(a, wp), _window_sums(b, wp)
+  saa, sbb, sab = _window_sums(a * a, wp), _window_sums(b * b, wp), _window_sums(a * b, wp)
+  cov = sab / wp - sa * sb / wp ** 2
+  va = jnp.maximum(saa / wp - (sa / wp) ** 2, 0.0)
+  vb = jnp.maximum(sbb / wp - (sb / wp) ** 2, 0.0)
+  ac1 = cov / jnp.sqrt(va * vb)
+  sd = jnp.sqrt(m2)
+  raw_mean = _window_sums(raw, w) / w
+  return Indicators(variance=m2, sd=sd, cv=sd / raw_mean, ac1=ac1, skewness=m3 / m2 ** 1.5,
+                    kurtosis=m4 / m2 ** 2 - 3.0, return_rate=1.0 - ac1)
+
+
+def rolling_indicators(x, window, *, bandwidth: float | None = None) -> Indicators:
+  """Rolling-window indicators of ``x`` after optional Gaussian-kernel detrending.
+
+  Args:
+    x: ``[..., N]`` series (the pre-transition part only).
+    window: window width, an int ≥ 4 (samples) or a float in (0, 1] (fraction of N, rounded).
+    bandwidth: detrending bandwidth fraction (see :func:`gaussian_detrend`); None: no detrending.
+
+  Returns:
+    :class:`Indicators`, each ``[..., N − w + 1]``.
+  """
+  x = _check_series("x", x, min_len=4)
+  n = x.shape[-1]
+  if isinstance(window, bool) or not isinstance(window, (int, float, np.integer, np.floating)):
+    raise TypeError(f"window: expected an int (samples) or a float fraction of N, got {type(window).__name__}")
+  w = int(window) if isinstance(window, (int, np.integer)) else int(round(_check_fraction("window", window) * n))
+  if not 4 <= w <= n:
+    raise ValueError(f"window: expected a width in [4, N = {n}] samples, got {w}")
+  if bandwidth is None:
+    resid = x
+  else:
+    _, resid = gaussian_detrend(x, bandwidth)
+  return _rolling(resid, x, w)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Kendall's τ-b.
+
+
+@jax.jit
+def _kendall(x: Array, y: Array) -> Array:
+  n = x.shape[-1]
+  idx = jnp.arange(n)
+
+  def row(i, acc):
+    s, nx, ny = acc
+    later = (idx > i)
+    dx = jnp.sign(x - jax.lax.dynamic_index_in_dim(x, i, -1, keepdims=True))
+    dy = jnp.sign(y - jax.lax.dynamic_index_in_dim(y, i, -1, keepdims=True))
+    s = s + jnp.sum(jnp.where(later, dx * dy, 0.0), axis=-1)
+    nx = nx + jnp.sum(jnp.where(later, dx != 0, False), axis=-1)
+    ny = ny + jnp.sum(jnp.where(later, dy != 0, False), axis=-1)
+    return s, nx, ny
+
+  zero = jnp.zeros(x.shape[:-1], x.dtype)
+  s, nx, ny = jax.lax.fori_loop(0, n, row, (zero, zero, zero))
+  return s / jnp.sqrt(nx * ny)
+
+
+def kendall_tau(x, y=None) -> Array:
+  """Kendall's τ-b of ``x`` against ``y`` (default: time 0..N−1) along the last axis.
+
+  Args:
+    x: ``[..., N]``.
+    y: ``[..., N]`` (broadcast against ``x``) or None for the time index.
+
+  Returns:
+    ``[...]`` τ-b in [−1, 1]; NaN when either series is constant. O(N²) time, O(N) memory per series.
+  """
+  x = _check_series("x", x)
+  if y is None:
+    y = jnp.broadcast_to(jnp.arange(x.shape[-1], dtype=x.dtype), x.shape)
+  else:
+    y = _check_series("y", y)
+    if y.shape[-1] != x.shape[-1]:
+      raise ValueError(f"y: expected the same length N = {x.shape[-1]} as x, got shape {y.shape}")
+    x, y = jnp.broadcast_arrays(x, y)
+  return _kendall(x, y)
+
+
+def indicator_taus(x, window, *, bandwidth: float | None = None) -> Indicators:
+  """Kendall τ of every rolling indicator against time: each field ``[...]``."""
+  ind = rolling_indicators(x, window, bandwidth=bandwidth)
+  return Indicators(*(kendall_tau(v) for v in ind))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Surrogate and bootstrap nulls.
+
+
+class AR1Fit(NamedTuple):
+  """Least-squares AR(1) fit x_{t+1} − μ = φ (x_t − μ) + s ε_t: each field ``[...]``."""
+  mean: Array
+  phi: Array
+  noise_sd: Array
+
+
+@jax.jit
+def _ar1_fit(x: Array) -> AR1Fit:
+  a, b = x[..., :-1], x[..., 1:]
+  ma, mb = a.mean(-1, keepdims=True), b.mean(-1, keepdims=True)
+  phi = jnp.sum((a - ma) * (b - mb), -1) / jnp.sum((a - ma) ** 2, -1)
+  c = mb[..., 0] - phi * ma[..., 0]
+  resid = b - c[..., None] - phi[..., None] * a
+  return AR1Fit(mean=c / (1 - phi), phi=phi, noise_sd=jnp.sqrt(jnp.mean(resid ** 2, -1)))
+
+
+def ar1_fit(x) -> AR1Fit:
+  """Ordinary-least-squares AR(1) fit along the last axis of ``x: [..., N]`` (the conditional Gaussian MLE)."""
+  return _ar1_fit(_check_series("x", x, min_len=3))
+
+
+@functools.partial(jax.jit, static_argnames=("n", "n_surrogates"))
+def _ar1_surrogates(key: Array, fit: AR1Fit, n: int, n_surrogates: int) -> Array:
+  k0, k1 = jax.random.split(key)
+  phi = jnp.clip(fit.phi, -0.999, 0.999)
+  sd0 = fit.noise_sd / jnp.sqrt(1 - phi ** 2)
+  x0 = fit.mean + sd0 * jax.random.normal(k0, (n_surrogates,), fit.mean.dtype)
+  eps = fit.noise_sd * jax.random.normal(k1, (n - 1, n_surrogates), fit.mean.dtype)
+
+  def step(x, e):
+    x = fit.mean + phi * (x - fit.mean) + e
+    return x, x
+
+  _, xs = jax.lax.scan(step, x0, eps)
+  return jnp.concatenate([x0[None], xs], 0).T
+
+
+def ar1_surrogates(key: Array, x, n_surrogates: int) -> Array:
+  """Stationary AR(1) surrogates of a 1-D series (the "no trend" null of the indicator tests).
+
+  Fits :func:`ar1_fit` to ``x: [N]`` and simulates ``[n_surrogates, N]`` stationary paths with the fitted
+  mean, φ and innovation sd (the first point drawn from the stationary law).
+  """
+  x = _check_series("x", x, min_len=3)
+  if x.ndim != 1:
+    raise ValueError(f"x: expected a 1-D series [N], got shape {x.shape}")
+  if isinstance(n_surrogates, bool) or not isinstance(n_surrogates, (int, np.integer)) or n_surrogates < 1:
+    raise ValueError(f"n_surrogates: expected an int >= 1, got {n_surrogates!r}")
+  return _ar1_surrogates(key, _ar1_fit(x), x.shape[0], int(n_surrogates))
+
+
+def block_bootstrap(key: Array, x, block: int, n_boot: int) -> Array:
+  """Circular block bootstrap of a 1-D series: ``[n_boot, N]`` built from blocks of ``block`` consecutive
+  (circularly wrapped) samples with uniform random starts."""
+  x = _check_series("x", x)
+  if x.ndim != 1:
+    raise ValueError(f"x: expected a 1-D series [N], got shape {x.shape}")
+  n = x.shape[0]
+  if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or not 1 <= block <= n:
+    raise ValueError(f"block: expected an int in [1, N = {n}], got {block!r}")
+  if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+    raise ValueError(f"n_boot: expected an int >= 1, got {n_boot!r}")
+  n_blocks = -(-n // block)
+  starts = jax.random.randint(key, (n_boot, n_blocks), 0, n)
+  idx = (starts[..., None] + jnp.arange(block)) % n
+  return x[idx.reshape(n_boot, -1)[:, :n]]
+
+
+def surrogate_pvalue(observed, null) -> Array:
+  """One-sided Monte Carlo p-value (1 + #{null ≥ observed}) / (1 + n_null) along the last axis of
+  ``null: [..., n_null]`` for ``observed: [...]``."""
+  null = _check_series("null", null, min_len=1)
+  obs = jnp.asarray(observed, null.dtype)
+  return (1.0 + jnp.sum(null >= obs[..., None], -1)) / (1.0 + null.shape[-1])
+
+
+# ---------------------------------------------------------------------------------------------------
+# ROC.
+
+
+@jax.jit
+def _roc(null: Array, test: Array) -> ROC:
+  allv = jnp.concatenate([null, test])
+  thr = jnp.concatenate([jnp.array([jnp.inf], allv.dtype), -jnp.sort(-allv)])
+  fpr = jnp.mean(null[None, :] >= thr[:, None], axis=1)
+  tpr = jnp.mean(test[None, :] >= thr[:, None], axis=1)
+  psi = (test[:, None] > null[None, :]).astype(allv.dtype) + 0.5 * (test[:, None] == null[None, :])
+  auc = psi.mean()
+  v10, v01 = psi.mean(1), psi.mean(0)   # placement values (DeLong et al. 1988)
+  n1, n0 = test.shape[0], null.shape[0]
+  var = jnp.var(v10, ddof=1) / n1 + jnp.var(v01, ddof=1) / n0
+  return ROC(thresholds=thr, fpr=fpr, tpr=tpr, auc=auc, auc_se=jnp.sqrt(var))
+
+
+def roc(null, test) -> ROC:
+  """ROC curve and AUC of a statistic that is larger under the alternative.
+
+  Args:
+    null: ``[n_null]`` statistic on null replicates (no approaching transition).
+    test: ``[n_test]`` statistic on test replicates.
+
+  Returns:
+    :class:`ROC`; identical samples give AUC exactly ½.
+  """
+  null = _check_series("null", null)
+  test = _check_series("test", test)
+  if null.ndim != 1 or test.ndim != 1:
+    raise ValueError(f"null, test: expected 1-D arrays, got shapes {null.shape} and {test.shape}")
+  if not bool(jnp.all(jnp.isfinite(null))) or not bool(jnp.all(jnp.isfinite(test))):
+    raise ValueError("null, test: expected finite values (drop NaN indicators first)")
+  return _roc(null, test)

@@ -26,6 +26,8 @@ CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.dp_continual",
     "experiments.claims.deis",
     "experiments.claims.early_warning",
+    "experiments.claims.moe_temperature",
+    "experiments.claims.moe_topk",
 )
 
 

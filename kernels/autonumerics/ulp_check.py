@@ -9,11 +9,12 @@ Every float32 x in [lo, hi] (both signs; by default every input whose exp is a f
 2,237,668,968 values) is evaluated by the jitted function, compared with ``exp(float64(x))`` (float64 exp
 is within 2^-29 float32 ULP of exact) and ``err = |y - ref| / ulp(ref)`` with the floor-log2 ULP
 convention of :mod:`kernels.autonumerics.ulp`. Prints the counts, the maximum and the worst input, and
-exits 1 when the maximum is >= 1 ULP. About 1–3 minutes on 2 CPU cores for the full exp range; it is
+exits 1 when the maximum is >= 1 ULP. About 2–7 minutes on 2 (shared) CPU cores for the full exp range; it is
 CPU-heavy: run it with ``nice`` and not in tests.
 
 --fn: ``exp`` / ``exp2`` (the shipped kernels, XLA form), ``jnp.exp`` / ``jnp.exp2`` (XLA's),
-``cw6`` / ``cw7`` (Cody–Waite + degree-6/7 minimax Horner kernels; ``cw7`` is the shipped kernel).
+``cw6`` / ``cw7`` (the classical pipeline, :func:`kernels.autonumerics.expf.cody_waite_exp`, with the
+degree-6 / degree-7 kernels; ``cw7`` was the shipped exp before), ``exp2_prev`` (the previous exp2).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ FNS = {
     "jnp.exp2": (jnp.exp2, jnp.exp2, ulp.EXP2_LO, ulp.EXP2_HI),
     "cw6": (lambda x: expf.cody_waite_exp(x, expf.EXP_COEFFS_DEG6), jnp.exp, ulp.EXP_LO, ulp.EXP_HI),
     "cw7": (lambda x: expf.cody_waite_exp(x, expf.EXP_COEFFS), jnp.exp, ulp.EXP_LO, ulp.EXP_HI),
+    "exp2_prev": (expf.cody_waite_exp2, jnp.exp2, ulp.EXP2_LO, ulp.EXP2_HI),
 }
 
 

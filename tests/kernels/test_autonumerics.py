@@ -258,6 +258,91 @@ def test_exp_pallas_bitwise_equals_xla_and_special_values():
   assert np.array_equal(np.asarray(api.exp(sp[6:], impl="reference")), np.float32([1, 1, 1]))
 
 
+def test_integer_exponent_add_equals_ldexp_at_both_ends_of_the_range():
+  # Step 5 of the shipped exp: bits(p) + (bits(MAGIC + n) << 23) must be exactly p·2^n (oracle: numpy
+  # ldexp in float64) for every n the range reduction produces, including n = 128 with p < 1 (x <=
+  # EXP_HI) and n = -126 with p >= 1 (x >= EXP_LO), where a naive 2^n (n = 128) or p·2^n / 2 would break.
+  rng = np.random.default_rng(5)
+  p = rng.uniform(0.70, 1.42, size=4000).astype(np.float32)
+  n = rng.integers(-125, 128, size=4000)
+  p = np.concatenate([p, np.float32([0.70, 0.99999994, 0.5000001]), np.float32([1.0, 1.0000001, 1.42])])
+  n = np.concatenate([n, [128, 128, 128], [-126, -126, -126]])
+  t = (np.float32(expf.MAGIC) + n.astype(np.float32)).astype(np.float32)   # exact for |n| < 2^22
+  y = np.asarray(jax.jit(expf._add_exponent)(jnp.asarray(p), jnp.asarray(t)))
+  want = np.ldexp(p.astype(np.float64), n)
+  assert np.all(np.isfinite(want)) and np.min(np.abs(want)) >= 2.0 ** -126
+  assert np.array_equal(y.astype(np.float64), want)
+
+
+def test_exp_exhaustive_at_the_ends_of_the_range():
+  # Exhaustive (every float32) on the two ends, where n = 128 / -126 and jnp.exp's clamp costs 5.5 ULP.
+  top = ulp.sweep(api.exp, 88.0, ulp.EXP_HI, chunk_log2=16)
+  bottom = ulp.sweep(api.exp, ulp.EXP_LO, -86.5, chunk_log2=18)
+  assert top.count == 94744 and top.max_ulp < 1.0, top
+  n_bottom = int(np.float32(-ulp.EXP_LO).view(np.int32)) - int(np.float32(86.5).view(np.int32)) + 1
+  assert bottom.count == n_bottom and bottom.max_ulp < 1.0, bottom
+
+
+def test_exp2_exhaustive_on_the_worst_reduced_arguments():
+  # exp2's r = x - round(x) is exact and the scaling is exact, so its error depends on r alone; the
+  # kernel's rounding errors are largest for |r| near 1/2 (every float32 with |r| in [3/8, 1/2] is checked).
+  for lo, hi in ((0.375, 0.5), (-0.5, -0.375)):
+    s = ulp.sweep(api.exp2, lo, hi, ref_fn=jnp.exp2, chunk_log2=22)
+    assert s.count == 2 ** 22 + 1 and s.max_ulp < 1.0, s
+
+
+def test_shipped_kernels_approximation_error():
+  # The float32 coefficients themselves (oracle: long-double exp / exp2 on a dense grid) must leave the
+  # rounding budget almost whole: relative error <= 2^-28 (≈ 0.06 ULP at worst), below which the
+  # measured sample maxima sit at 0.86 / 0.76 ULP.
+  ld = np.longdouble
+  r = np.linspace(-math.log(2) / 2, math.log(2) / 2, 200001).astype(ld)
+  p = np.zeros_like(r)
+  for ck in np.asarray(expf.EXP_COEFFS6, np.float32).astype(ld)[::-1]:
+    p = p * r + ck
+  assert expf.EXP_COEFFS6[:2] == (1.0, 1.0)
+  assert np.max(np.abs(p / np.exp(r) - 1)) <= 2.0 ** -28
+  r = np.linspace(-0.5, 0.5, 200001).astype(ld)
+  q = np.zeros_like(r)
+  for ck in np.asarray(expf.EXP2_COEFFS5, np.float32).astype(ld)[::-1]:
+    q = q * r + ck
+  assert np.max(np.abs((1 + r * q) / np.exp2(r) - 1)) <= 2.0 ** -28
+
+
+def test_sequential_rounding_beats_rounding_all_at_once():
+  # Oracle: long-double 2^r on a dense grid. Rounding a minimax fit's coefficients to float32 all at once
+  # costs accuracy; freezing them one at a time and re-fitting the rest must do better, and reach 2^-28.
+  ld = np.longdouble
+  r = np.linspace(-0.5, 0.5, 100001).astype(ld)
+
+  def err(q):
+    acc = np.zeros_like(r)
+    for ck in np.asarray(q, np.float32).astype(ld)[::-1]:
+      acc = acc * r + ck
+    return float(np.max(np.abs((1 + r * acc) / np.exp2(r) - 1)))
+  seq = expf.fit_kernel_sequential("exp2", 6, grid=801, iters=60)     # a coarse fit keeps the test fast
+  at_once = expf.fit_kernel("exp2", 6, grid=801, iters=60)
+  assert len(seq) == 6 and err(seq) < err(at_once) and err(seq) <= 2.0 ** -28
+
+
+def test_exp_special_values_and_boundaries():
+  bits = np.uint32([0x7FC00000, 0xFFC00000, 0x7FC00001, 0xFFC001FF, 0x7F800001, 0x7FFFFFFF])
+  nans = jnp.asarray(bits.view(np.float32))
+  assert np.all(np.isnan(np.asarray(api.exp(nans)))) and np.all(np.isnan(np.asarray(api.exp2(nans))))
+  hi, lo = np.float32(ulp.EXP_HI), np.float32(ulp.EXP_LO)
+  x = np.float32([hi, np.nextafter(hi, np.float32(np.inf)), lo, np.nextafter(lo, np.float32(-np.inf)),
+                  np.inf, -np.inf, 1e30, -1e30, 3.4e38, -3.4e38])
+  y = np.asarray(api.exp(jnp.asarray(x)))
+  assert np.isfinite(y[0]) and y[0] > 3.4e38 and y[1] == np.inf
+  assert y[2] >= np.float32(2.0 ** -126) and y[3] == 0.0
+  assert y[4] == np.inf and y[5] == 0.0 and y[6] == np.inf and y[7] == 0.0 and y[8] == np.inf and y[9] == 0.0
+  x2 = np.float32([np.nextafter(np.float32(128.0), np.float32(0)), 128.0, -126.0,
+                   np.nextafter(np.float32(-126.0), np.float32(-np.inf)), np.inf, -np.inf, 1e30, -1e30])
+  y2 = np.asarray(api.exp2(jnp.asarray(x2)))
+  assert np.isfinite(y2[0]) and y2[1] == np.inf and y2[2] == np.float32(2.0 ** -126) and y2[3] == 0.0
+  assert y2[4] == np.inf and y2[5] == 0.0 and y2[6] == np.inf and y2[7] == 0.0
+
+
 def test_exp_rejects_wrong_dtypes():
   for bad in (jnp.ones(3, jnp.float16), jnp.ones(3, jnp.int32), np.ones(3, np.float64)):
     with pytest.raises(TypeError, match="expected dtype float32"):

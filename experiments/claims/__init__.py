@@ -28,6 +28,8 @@ CLAIM_MODULES: tuple[str, ...] = (
     "experiments.claims.early_warning",
     "experiments.claims.moe_temperature",
     "experiments.claims.moe_topk",
+    "experiments.claims.interpolants",
+    "experiments.claims.radd",
 )
 
 

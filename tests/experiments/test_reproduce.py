@@ -79,7 +79,8 @@ def test_every_paper_claims_run_at_smoke_scale(paper, tmp_path):
 def test_registry_holds_the_implemented_papers():
   assert {"hopfield", "gla", "adaptive_holdout", "paging", "nonconvex_lower_bounds", "quantum_energy",
           "dp_sequential", "slepian_iia", "autonumerics",
-          "dp_continual", "deis", "early_warning", "moe_temperature", "moe_topk"} <= set(PAPERS)
+          "dp_continual", "deis", "early_warning", "moe_temperature", "moe_topk",
+          "interpolants", "radd"} <= set(PAPERS)
   ids = [c.id for c in claims.all_claims()]
   assert len(ids) == len(set(ids))
 

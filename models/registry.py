@@ -18,6 +18,7 @@ PACKAGES: tuple[str, ...] = (
     "models.gla",
     "models.moe",
     "models.deis",
+    "models.radd",
 )
 
 

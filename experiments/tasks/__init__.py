@@ -19,6 +19,7 @@ TASKS: dict[str, str] = {
     "hopfield_mil": "experiments.tasks.hopfield_mil:HopfieldMIL",
     "gla_lm": "experiments.tasks.gla_lm:GLALM",
     "deis_digits": "experiments.tasks.deis:DigitsDiffusion",
+    "radd_lm": "experiments.tasks.radd_lm:RADDLM",
 }
 
 

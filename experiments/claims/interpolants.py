@@ -9,7 +9,9 @@ Every distance is averaged over R independent sample sets (its standard error fr
 exact        with the exact fields (N(0, I) → 8-mode ring, one-sided linear; 8-mode ring → 4-mode mixture,
              two-sided linear with γ = √(t(1−t))) the ODE and the SDE (ε = 0.5) reach the noise floor, and
              the ODE likelihood of the target samples equals the exact log-density (mean |error|).
-gaussian_base  b and s learned (L_b, and L_s with antithetic pairs; two TimeMLPs, Adam) for the one-sided
+gaussian_base  b and s learned (L_b, and L_s with antithetic pairs; two TimeMLPs, Adam; trained through
+             ``experiments.train_lib`` as the task ``interpolants`` with ``experiments/configs/interpolants.py``
+             at the claim's variant, in a workdir under ``runs/`` that a re-run resumes) for the one-sided
              linear interpolant from N(0, I) to a checkerboard and to an 8-mode ring: the samples are close
              to the target, and the SDE at moderate ε is at least as good as the ODE.
 two_sided    b and s learned for the two-sided linear interpolant with γ = √(t(1−t)) between two
@@ -21,7 +23,6 @@ Heun ODE) with a fixed number of uniform steps on [0, 1]; the exact-field ODE an
 """
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -31,56 +32,36 @@ import numpy as np
 from experiments.claims import Context, Outcome, Verdict, claim, pyplot
 
 SETTINGS = {
-    "smoke": dict(steps=40, batch=128, hidden=16, depth=1, n_eval=256, reps=2, sample_steps=10,
-                  eps=(0.0, 0.5), lr=2e-3, max_pairs=1, ode_method="euler", sde_method="euler_maruyama"),
-    "small": dict(steps=2500, batch=512, hidden=64, depth=3, n_eval=4000, reps=3, sample_steps=100,
-                  eps=(0.0, 0.1, 0.25, 0.5, 1.0, 2.0), lr=2e-3),
-    "paper": dict(steps=7000, batch=2000, hidden=256, depth=4, n_eval=5000, reps=5, sample_steps=100,
-                  eps=(0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0), lr=2e-3),
+    # evaluation only; training hyperparameters live in experiments/configs/interpolants.py (same variant)
+    "smoke": dict(n_eval=256, reps=2, sample_steps=10, eps=(0.0, 0.5), max_pairs=1, ode_method="euler",
+                  sde_method="euler_maruyama"),
+    "small": dict(n_eval=4000, reps=3, sample_steps=100, eps=(0.0, 0.1, 0.25, 0.5, 1.0, 2.0)),
+    "paper": dict(n_eval=5000, reps=5, sample_steps=100, eps=(0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)),
 }
 MODERATE = (0.1, 0.25, 0.5, 1.0)   # "moderate" ε
 EXACT_EPS = 0.5                    # the official 2-D notebooks' ε
-T_MIN, T_MAX = 1e-3, 1.0 - 1e-3    # training times (γ⁻¹, α⁻¹ and γ̇ blow up at the end points)
 FLOOR_MULT = 2.0                   # "small": SW₂ <= 2x the two-sample noise floor
 RESOLUTION = 0.25                  # ODE-vs-SDE undecidable if the SE of the difference > 0.25 x floor
 N_PROJ = 256
 
 
 # ---------------------------------------------------------------------------------------------------
-# Densities.
-
-
-def checkerboard(key, n: int) -> jax.Array:
-  """Uniform on the 8 "black" 2x2 squares of a 4x4 board covering [-4, 4]² (cells (i, j) with i + j even)."""
-  kc, ku = jax.random.split(key)
-  cell = jax.random.randint(kc, (n,), 0, 8)
-  i = cell // 2
-  j = 2 * (cell % 2) + (i % 2)
-  u = jax.random.uniform(ku, (n, 2))
-  return jnp.stack([i, j], -1).astype(jnp.float32) * 2.0 - 4.0 + 2.0 * u
-
-
-def _ring8():
-  from models.interpolants import ring_mixture
-  return ring_mixture(8, 3.0, 0.3, dtype=jnp.float32)
-
-
-def _mix4():
-  from models.interpolants import GaussianMixture
-  means = jnp.array([[-2.0, -2.0], [2.0, -2.0], [-2.0, 2.0], [2.0, 2.0]], jnp.float32)
-  covs = jnp.array([[[0.5, 0.3], [0.3, 0.5]], [[0.5, -0.3], [-0.3, 0.5]], [[0.5, -0.3], [-0.3, 0.5]],
-                    [[0.5, 0.3], [0.3, 0.5]]], jnp.float32)
-  return GaussianMixture(jnp.array([0.4, 0.2, 0.2, 0.2], jnp.float32), means, covs)
+# Densities: the training task's samplers (one implementation for training data and evaluation).
 
 
 def _sampler(name: str):
-  from models.interpolants import gmm_sample
-  if name == "gaussian":
-    return lambda k, n: jax.random.normal(k, (n, 2))
-  if name == "checkerboard":
-    return checkerboard
-  gmm = {"ring8": _ring8, "mix4": _mix4}[name]()
-  return lambda k, n: gmm_sample(k, gmm, n)
+  from experiments.tasks.interpolants import sampler
+  return sampler(name)
+
+
+def _ring8():
+  from experiments.tasks.interpolants import ring8
+  return ring8()
+
+
+def _mix4():
+  from experiments.tasks.interpolants import mix4
+  return mix4()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -110,46 +91,28 @@ def _floor(target, n, key, pairs=5):
 # Training b and s.
 
 
-@functools.lru_cache(maxsize=8)
-def _train(variant: str, path: str, gamma: str, source: str, target: str, seed: int):
-  """Trains TimeMLPs for b (L_b) and s (L_s, antithetic); returns (net, params_b, params_s, losses)."""
-  import optax
-  from models.common.diffusion import TimeMLP
-  from models.interpolants import Interpolant, interpolant_loss
-  p = SETTINGS[variant]
-  interp = Interpolant(path, gamma)
-  net = TimeMLP(hidden=p["hidden"], depth=p["depth"], emb_dim=32, time_scale=100.0)
-  k_init_b, k_init_s, k_data = jax.random.split(jax.random.PRNGKey(seed), 3)
-  zeros = (jnp.zeros((2, 2)), jnp.zeros((2,)))
-  params = {"b": net.init(k_init_b, *zeros), "s": net.init(k_init_s, *zeros)}
-  sched = optax.cosine_decay_schedule(p["lr"], p["steps"], alpha=0.02)
-  opt = optax.adam(sched)
-  state = opt.init(params)
-  src, tgt = _sampler(source), _sampler(target)
-
-  def loss_fn(params, key):
-    k0, k1, kb, ks = jax.random.split(key, 4)
-    x0, x1 = src(k0, p["batch"]), tgt(k1, p["batch"])
-    lb = interpolant_loss("b", lambda x, t: net.apply(params["b"], x, t), interp, kb, x0, x1, t_min=T_MIN,
-                          t_max=T_MAX)
-    ls = interpolant_loss("s", lambda x, t: net.apply(params["s"], x, t), interp, ks, x0, x1, t_min=T_MIN,
-                          t_max=T_MAX, antithetic=True)
-    return lb + ls, (lb, ls)
-
-  def step(carry, key):
-    params, state = carry
-    (_, aux), g = jax.value_and_grad(loss_fn, has_aux=True)(params, key)
-    upd, state = opt.update(g, state, params)
-    return (optax.apply_updates(params, upd), state), jnp.stack(aux)
-
-  chunk = 100 if p["steps"] % 100 == 0 else p["steps"]
-  run = jax.jit(lambda c, ks: jax.lax.scan(step, c, ks))
-  keys = jax.random.split(k_data, p["steps"]).reshape(-1, chunk, 2)
-  carry, losses = (params, state), []
-  for ks in keys:
-    carry, l = run(carry, ks)
-    losses.append(np.asarray(l))
-  return net, carry[0]["b"], carry[0]["s"], np.concatenate(losses)
+def _train(ctx: Context, path: str, gamma: str, source: str, target: str):
+  """Trains b and s through ``train_lib`` (task ``interpolants``, config ``experiments/configs/interpolants.py``
+  at ``ctx.variant``) in a scratch workdir; re-running resumes or reuses it. Returns (task, b, s, losses, cfg)
+  with ``losses: [k, 2]`` the logged (L_b, L_s) of the last logged steps."""
+  from experiments import train_lib
+  from experiments.configs.common import validate_train
+  from experiments.configs.interpolants import get_config
+  from experiments.tasks.interpolants import InterpolantFields
+  from experiments.train_lib.writers import read_metrics
+  cfg = get_config(ctx.variant)
+  cfg.seed, cfg.train.tensorboard = ctx.seed, False
+  cfg.model.update(path=path, gamma=gamma)
+  cfg.data.update(source=source, target=target)
+  validate_train(cfg)                # built directly, not by name: works before the TASKS line exists
+  InterpolantFields.validate(cfg)
+  task = InterpolantFields(cfg)
+  workdir = ctx.scratch(f"interpolants_{path}_{gamma}_{source}_{target}")
+  res = train_lib.train(task, cfg, workdir, log=ctx.log)
+  b, s = task.fields(res.state.params)
+  rows = {r["step"]: r for r in read_metrics(workdir) if "loss_b" in r}
+  losses = np.array([[rows[k]["loss_b"], rows[k][f"loss_{cfg.model.score}"]] for k in sorted(rows)])
+  return task, b, s, losses, cfg
 
 
 def _eps_sweep(variant, b, s, source, target, key):
@@ -195,9 +158,7 @@ def _learned_claim(ctx: Context, tag: str, path: str, gamma: str, pairs) -> Outc
   rows, checks, measured, data, panels = [], {}, {}, {}, []
   unresolved = False
   for source, target in pairs[:p.get("max_pairs", len(pairs))]:
-    net, pb, ps, losses = _train(ctx.variant, path, gamma, source, target, ctx.seed)
-    b = lambda x, t, pb=pb: net.apply(pb, x, t)
-    s = lambda x, t, ps=ps: net.apply(ps, x, t)
+    task, b, s, losses, cfg = _train(ctx, path, gamma, source, target)
     src, tgt = _sampler(source), _sampler(target)
     key = jax.random.PRNGKey(ctx.seed + 1)
     floor, floor_se = _floor(tgt, p["n_eval"], jax.random.fold_in(key, 99))
@@ -208,8 +169,8 @@ def _learned_claim(ctx: Context, tag: str, path: str, gamma: str, pairs) -> Outc
     name = f"{source}→{target}"
     checks[f"{name}: close"] = close
     checks[f"{name}: SDE (moderate ε) <= ODE"] = sde_ok
-    ctx.log(f"{name}: floor {floor:.4f}, base {base_sw:.3f}, final losses b {losses[-100:, 0].mean():.3f} "
-            f"s {losses[-100:, 1].mean():.3f}; SW " + " ".join(f"ε={e:g}:{v[0]:.4f}" for e, v in sweep.items()))
+    ctx.log(f"{name}: floor {floor:.4f}, base {base_sw:.3f}, final losses b {losses[-1, 0]:.3f} "
+            f"s {losses[-1, 1]:.3f}; SW " + " ".join(f"ε={e:g}:{v[0]:.4f}" for e, v in sweep.items()))
     measured[f"{name} SW₂ ODE"] = f"{det['ode']:.3f} ± {det['ode_se']:.3f}"
     measured[f"{name} SW₂ SDE best moderate (ε={det['best_eps']:g})"] = f"{det['best']:.3f} ± {det['best_se']:.3f}"
     measured[f"{name} noise floor"] = round(floor, 4)
@@ -221,8 +182,7 @@ def _learned_claim(ctx: Context, tag: str, path: str, gamma: str, pairs) -> Outc
                   f"| {name} | {e:g} | {m:.4f} ± {se:.4f} | {floor:.4f} ± {floor_se:.4f} | {base_sw:.3f} | – |")
     data[name] = dict(sweep={str(e): v for e, v in sweep.items()}, off_support={str(e): v for e, v in off.items()},
                       floor=floor, floor_se=floor_se, base=base_sw,
-                      tolerance=det["tol"], loss_b=float(losses[-100:, 0].mean()),
-                      loss_s=float(losses[-100:, 1].mean()))
+                      tolerance=det["tol"], loss_b=float(losses[-1, 0]), loss_s=float(losses[-1, 1]))
     panels.append((name, np.asarray(tgt(jax.random.fold_in(key, 5), p["n_eval"])), first, sweep, floor,
                    det["best_eps"]))
   if not all(checks.values()):
@@ -245,8 +205,9 @@ def _learned_claim(ctx: Context, tag: str, path: str, gamma: str, pairs) -> Outc
             f"comparison is not resolved). The off-checkerboard fraction (points outside the support) is "
             f"reported, not judged. SW₂ with {N_PROJ} "
             f"directions, N = {p['n_eval']} points, mean of {p['reps']} sample sets; Heun steps: "
-            f"{p['sample_steps']}; training: {p['steps']} Adam steps, batch {p['batch']}, TimeMLP "
-            f"{p['depth']}x{p['hidden']} for each of b and s."),
+            f"{p['sample_steps']}; training (train_lib, experiments/configs/interpolants.py:{ctx.variant}): "
+            f"{cfg.train.total_steps} Adam steps, batch {cfg.train.batch_size}, TimeMLP "
+            f"{cfg.model.depth}x{cfg.model.hidden} for each of b and s."),
       figures=figures, table="\n".join(table), data=data)
 
 

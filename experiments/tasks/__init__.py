@@ -20,6 +20,7 @@ TASKS: dict[str, str] = {
     "gla_lm": "experiments.tasks.gla_lm:GLALM",
     "deis_digits": "experiments.tasks.deis:DigitsDiffusion",
     "radd_lm": "experiments.tasks.radd_lm:RADDLM",
+    "interpolants": "experiments.tasks.interpolants:InterpolantFields",
 }
 
 

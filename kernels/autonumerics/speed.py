@@ -26,20 +26,55 @@ import jax.numpy as jnp
 from kernels.autonumerics import expf
 from kernels.common import benchmark
 
-__all__ = ["stacked", "exp_cases", "time_cases", "one_core_bench", "SHIPPED_EXP", "SHIPPED_EXP2"]
+__all__ = ["stacked", "stacked_pallas", "exp_cases", "time_cases", "one_core_bench", "SHIPPED_EXP", "SHIPPED_EXP2"]
 
 SHIPPED_EXP = "autonumerics.exp (shipped: CW + Horner-6, integer 2^n)"
 SHIPPED_EXP2 = "autonumerics.exp2 (shipped)"
 
 
-def stacked(fn: Callable, depth: int = 100, shift: float = 1.25) -> Callable:
-  """``x -> v_depth`` with ``v_{k+1} = clip(fn(v_k) - shift, -1, 1)`` (a ``fori_loop``)."""
+def stacked(fn: Callable, depth: int = 100, shift: float = 1.25, unroll: bool = False) -> Callable:
+  """``x -> v_depth`` with ``v_{k+1} = clip(fn(v_k) - shift, -1, 1)`` (a ``fori_loop``).
+
+  ``unroll=True`` unrolls the loop, so XLA fuses the whole chain into one elementwise kernel: the GPU
+  protocol, where a rolled loop would launch one kernel per step and time the launches.
+  """
   if depth < 1:
     raise ValueError(f"depth: expected >= 1, got {depth}")
 
   def run(x):
-    return jax.lax.fori_loop(0, depth, lambda i, v: jnp.clip(fn(v) - jnp.float32(shift), -1.0, 1.0), x)
+    return jax.lax.fori_loop(0, depth, lambda i, v: jnp.clip(fn(v) - jnp.float32(shift), -1.0, 1.0), x,
+                             unroll=bool(unroll))
   return jax.jit(run)
+
+
+def stacked_pallas(fn: Callable, depth: int = 100, shift: float = 1.25, block: int = 4096,
+                   interpret: bool = False) -> Callable:
+  """The same chain inside one Pallas kernel: each program loads a block, applies
+  ``v <- clip(fn(v) - shift, -1, 1)`` ``depth`` times (unrolled) and stores it once.
+
+  ``fn`` must be traceable inside a kernel body (``expf.exp_f32``, ``jnp.exp`` — which the Triton
+  backend lowers to its own exp). Input length must be a multiple of ``block``.
+  """
+  import functools
+
+  from jax.experimental import pallas as pl
+  if depth < 1:
+    raise ValueError(f"depth: expected >= 1, got {depth}")
+
+  def kernel(x_ref, y_ref):
+    v = x_ref[...]
+    for _ in range(depth):
+      v = jnp.clip(fn(v) - jnp.float32(shift), -1.0, 1.0)
+    y_ref[...] = v
+
+  def run(x):
+    if x.shape[0] % block:
+      raise ValueError(f"x: expected a length that is a multiple of block={block}, got {x.shape[0]}")
+    return pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct(x.shape, jnp.float32),
+                          grid=(x.shape[0] // block,), in_specs=[pl.BlockSpec((block,), lambda i: (i,))],
+                          out_specs=pl.BlockSpec((block,), lambda i: (i,)), interpret=interpret,
+                          name="stacked_exp")(x)
+  return jax.jit(functools.partial(run))
 
 
 def exp_cases(all_cases: bool = True) -> dict[str, Callable]:
@@ -60,10 +95,17 @@ def exp_cases(all_cases: bool = True) -> dict[str, Callable]:
 
 
 def time_cases(cases: dict[str, Callable], n: int = 16384, depth: int = 100, repeats: int = 20,
-               baseline: str = "jnp.exp", seed: int = 0) -> list[benchmark.Timing]:
-  """Times each case stacked ``depth`` deep on ``n`` float32 inputs in [-1, 1]; ratio vs ``baseline``."""
+               baseline: str = "jnp.exp", seed: int = 0, unroll: bool = False,
+               pallas_cases: dict[str, Callable] | None = None, interpret: bool = False) -> list[benchmark.Timing]:
+  """Times each case stacked ``depth`` deep on ``n`` float32 inputs in [-1, 1]; ratio vs ``baseline``.
+
+  ``pallas_cases``: functions stacked inside one Pallas kernel (:func:`stacked_pallas`), timed in the
+  same run (names should say so).
+  """
   x = jax.random.uniform(jax.random.PRNGKey(seed), (n,), jnp.float32, -1.0, 1.0)
-  items = [(name, stacked(fn, depth), (x,)) for name, fn in cases.items()]
+  items = [(name, stacked(fn, depth, unroll=unroll), (x,)) for name, fn in cases.items()]
+  items += [(name, stacked_pallas(fn, depth, interpret=interpret), (x,))
+            for name, fn in (pallas_cases or {}).items()]
   return benchmark.compare(items, baseline=baseline, warmup=2, repeats=repeats)
 
 

@@ -13,7 +13,8 @@ exits 1 when the maximum is >= 1 ULP. About 2–7 minutes on 2 (shared) CPU core
 CPU-heavy: run it with ``nice`` and not in tests.
 
 --fn: ``exp`` / ``exp2`` (the shipped kernels, XLA form), ``jnp.exp`` / ``jnp.exp2`` (XLA's),
-``cw6`` / ``cw7`` (the classical pipeline, :func:`kernels.autonumerics.expf.cody_waite_exp`, with the
+``exp_pallas`` / ``exp2_pallas`` (the shipped kernels' Pallas form: on a GPU this checks the code that
+the backend compiles, whose floating-point contraction may differ from XLA's), ``cw6`` / ``cw7`` (the classical pipeline, :func:`kernels.autonumerics.expf.cody_waite_exp`, with the
 degree-6 / degree-7 kernels; ``cw7`` was the shipped exp before), ``exp2_prev`` (the previous exp2).
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ import sys
 
 import jax.numpy as jnp
 
-from kernels.autonumerics import expf, ulp
+from kernels.autonumerics import api, expf, ulp
 
 FNS = {
     "exp": (expf.exp_f32, jnp.exp, ulp.EXP_LO, ulp.EXP_HI),
@@ -34,6 +35,9 @@ FNS = {
     "cw6": (lambda x: expf.cody_waite_exp(x, expf.EXP_COEFFS_DEG6), jnp.exp, ulp.EXP_LO, ulp.EXP_HI),
     "cw7": (lambda x: expf.cody_waite_exp(x, expf.EXP_COEFFS), jnp.exp, ulp.EXP_LO, ulp.EXP_HI),
     "exp2_prev": (expf.cody_waite_exp2, jnp.exp2, ulp.EXP2_LO, ulp.EXP2_HI),
+    # the Pallas forms (compiled on GPU/TPU; in the interpreter on CPU, where they are slow)
+    "exp_pallas": (lambda x: api.exp(x, impl="pallas"), jnp.exp, ulp.EXP_LO, ulp.EXP_HI),
+    "exp2_pallas": (lambda x: api.exp2(x, impl="pallas"), jnp.exp2, ulp.EXP2_LO, ulp.EXP2_HI),
 }
 
 

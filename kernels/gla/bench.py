@@ -37,7 +37,8 @@ from typing import Any
 from absl import app, flags
 
 _IMPLS = flags.DEFINE_list("impls", ["xla", "reference", "pallas", "softmax"],
-                           "Implementations to time: xla, reference, pallas, softmax.")
+                           "Implementations to time: xla, reference, pallas, softmax, and the Pallas "
+                           "variants pallas_fused (intra='fused'), pallas_v128 (block_v=128).")
 _TOKENS = flags.DEFINE_integer("tokens", 8192, "Tokens per batch (B = tokens // T).")
 _SEQ = flags.DEFINE_list("seq_lens", ["512", "1024", "2048", "4096", "8192"], "Sequence lengths T.")
 _HEADS = flags.DEFINE_integer("heads", 4, "GLA heads H.")
@@ -54,6 +55,9 @@ _PALLAS_MAX_T_CPU = flags.DEFINE_integer("pallas_max_t_cpu", 0,
                                          "On CPU Pallas runs in interpret mode (about 16 s per forward at "
                                          "8192 tokens): time it only for T <= this (default: never).")
 _CHECK = flags.DEFINE_bool("check", False, "Check every implementation against the float64 recurrence first.")
+_CHECK_CASES = flags.DEFINE_list("check_cases", ["0", "1", "2", "3"],
+                                 "Which of the check's shapes to run (indices into bench.CHECK_CASES).")
+_CHECK_DTYPES = flags.DEFINE_list("check_dtypes", ["float32", "bfloat16"], "dtypes of the check.")
 _ATTN_IMPL = flags.DEFINE_string("attn_impl", "auto",
                                  "dot_product_attention implementation: auto (cudnn on GPU for bf16), xla, cudnn.")
 _TFLOPS = flags.DEFINE_float("tflops", 0.0, "Matmul ceiling for the floor (TFLOP/s); 0 = by device name.")
@@ -71,14 +75,34 @@ def _rel(a, b) -> tuple[float, float]:
   return rms, mx
 
 
-def run_check(impls: list[str]) -> tuple[list[dict], bool]:
+# (B, T, H, K, V, gate normaliser): T not a multiple of the chunk, K not a power of two, strong decay, T = 1
+CHECK_CASES = [(2, 300, 2, 64, 64, 16.0), (1, 130, 3, 100, 72, 1.0), (1, 200, 2, 64, 128, 0.1),
+               (2, 1, 2, 32, 32, 16.0), (1, 500, 2, 128, 256, 1.0)]
+PALLAS_VARIANTS = {"pallas": {}, "pallas_fused": {"intra": "fused"}, "pallas_v128": {"block_v": 128}}
+
+
+def gla_fn(impl: str, chunk_size: int = 64):
+  """``(q, k, v, log_g, h0) -> (o, final state)`` for an implementation name of this bench."""
+  from kernels.gla import config as cfg_lib
+  from kernels.gla import gla
+  from kernels.gla import pallas as pallas_lib
+  if impl in PALLAS_VARIANTS and impl != "pallas":
+    import jax
+    kc = cfg_lib.GLAKernelConfig(**PALLAS_VARIANTS[impl])
+    interp = jax.default_backend() == "cpu"
+    return lambda q, k, v, g, h0=None: pallas_lib.gla_pallas(q, k, v, g, q.shape[-1] ** -0.5, h0, chunk_size,
+                                                             interpret=interp, kc=kc)
+  return lambda q, k, v, g, h0=None: gla(q, k, v, g, initial_state=h0, output_final_state=True,
+                                         chunk_size=chunk_size, impl=impl)
+
+
+def run_check(impls: list[str], case_ids: list[int] | None = None,
+              dtypes: tuple[str, ...] = ("float32", "bfloat16")) -> tuple[list[dict], bool]:
   """Every implementation vs the float64 recurrence (forward, final state, all gradients)."""
   import jax
   import jax.numpy as jnp
 
-  from kernels.gla import gla
-
-  cases = [(2, 300, 2, 64, 64, 16.0), (1, 130, 3, 100, 72, 1.0), (1, 200, 2, 64, 128, 0.1), (2, 1, 2, 32, 32, 16.0)]
+  cases = [CHECK_CASES[i] for i in (range(len(CHECK_CASES) - 1) if case_ids is None else case_ids)]
   tol = {"float32": (2e-5, 1e-4), "bfloat16": (6e-3, 1.5e-2)}
   rows, ok = [], True
   for (b, t, h, kd, vd, norm) in cases:
@@ -90,12 +114,12 @@ def run_check(impls: list[str]) -> tuple[list[dict], bool]:
     h0 = jax.random.normal(ks[4], (b, h, kd, vd))
     do32 = jax.random.normal(ks[5], (b, t, h, vd))
     dht = jax.random.normal(ks[6], (b, h, kd, vd))
-    for dname in ("float32", "bfloat16"):
+    for dname in dtypes:
       dt = jnp.dtype(dname)
       q, k, v, do = (x.astype(dt) for x in (q32, k32, v32, do32))
 
       def loss(q, k, v, g, h0, impl):
-        o, s = gla(q, k, v, g, initial_state=h0, output_final_state=True, impl=impl)
+        o, s = gla_fn(impl)(q, k, v, g, h0)
         return jnp.sum(o.astype(jnp.float32 if o.dtype != jnp.float64 else o.dtype) * do.astype(o.dtype)
                        ) + jnp.sum(s * dht.astype(s.dtype)), (o, s)
 
@@ -150,7 +174,7 @@ def _floors(b, t, h, kd, vd, C, s_bytes, attn_heads, attn_d, tflops, gbps) -> di
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  known = {"xla", "reference", "pallas", "softmax"}
+  known = {"xla", "reference", "softmax", *PALLAS_VARIANTS}
   impls = [i.strip() for i in _IMPLS.value]
   if set(impls) - known:
     raise app.UsageError(f"--impls: unknown {sorted(set(impls) - known)}; known: {sorted(known)}")
@@ -168,12 +192,11 @@ def main(argv):
   import jax.numpy as jnp
 
   from kernels.common import benchmark
-  from kernels.gla import gla
 
   env = benchmark.environment()
   print(f"jax {jax.__version__}, backend {env['backend']}, devices {env['devices']}", flush=True)
   on_cpu = jax.default_backend() == "cpu"
-  if on_cpu and "pallas" in impls:
+  if on_cpu and any(i.startswith("pallas") for i in impls):
     print(f"note: Pallas runs in interpret mode on CPU (timed only for T <= {_PALLAS_MAX_T_CPU.value}; "
           "it is still checked by --check)")
   payload: dict[str, Any] = {"environment": env, "flags": {
@@ -182,7 +205,8 @@ def main(argv):
       "repeats": _REPEATS.value}}
   check_ok = True
   if _CHECK.value:
-    payload["check"], check_ok = run_check([i for i in impls if i not in ("softmax", "reference")])
+    payload["check"], check_ok = run_check([i for i in impls if i not in ("softmax", "reference")],
+                                           [int(c) for c in _CHECK_CASES.value], tuple(_CHECK_DTYPES.value))
 
   tflops, gbps = _TFLOPS.value, _HBM.value
   kind = " ".join(env["devices"])
@@ -213,7 +237,7 @@ def main(argv):
     for impl in impls:
       if impl == "reference" and t > _REF_MAX_T.value:
         continue
-      if impl == "pallas" and on_cpu and t > _PALLAS_MAX_T_CPU.value:
+      if impl.startswith("pallas") and on_cpu and t > _PALLAS_MAX_T_CPU.value:
         continue
       if impl == "softmax":
         fwd = lambda q, k, v, _i=attn_impl: jax.nn.dot_product_attention(q, k, v, is_causal=True, implementation=(
@@ -221,7 +245,7 @@ def main(argv):
         cases["fwd"]["softmax"] = (fwd, (aq, ak, av))
         cases["fwdbwd"]["softmax"] = (lambda q, k, v, f=fwd: jax.vjp(f, q, k, v)[1](av), (aq, ak, av))
       else:
-        fwd = lambda q, k, v, g, _i=impl: gla(q, k, v, g, chunk_size=_CHUNK.value, impl=_i)[0]
+        fwd = lambda q, k, v, g, _f=gla_fn(impl, _CHUNK.value): _f(q, k, v, g)[0]
         cases["fwd"][impl] = (fwd, (q, k, v, lg))
         cases["fwdbwd"][impl] = (lambda q, k, v, g, f=fwd: jax.vjp(f, q, k, v, g)[1](do), (q, k, v, lg))
     fl = (_floors(b, t, hh, hk, hv, min(_CHUNK.value, max(16, t)), dt.itemsize, ah, ad, tflops, gbps)
@@ -274,7 +298,7 @@ def main(argv):
   for m in _MODES.value:
     med = lambda impl, t: next((r["median_ms"] for r in rows if r["T"] == t and r["impl"] == impl
                                 and r["mode"] == m), None)
-    for fast in ("xla", "pallas"):
+    for fast in ("xla", *[i for i in impls if i.startswith("pallas")]):
       pairs = [(t, med(fast, t), med("softmax", t)) for t in seq]
       pairs = [p for p in pairs if p[1] is not None and p[2] is not None]
       if pairs:

@@ -23,27 +23,47 @@ class GLAKernelConfig:
       tiles: the K×V state, its cotangent and the outputs split by value columns (each column block
       of the state evolves on its own), and dq/dk are sums over the tiles. Bounds the on-chip
       footprint, which at K = 128, V = 256 otherwise exceeds an H100's shared memory in the backward.
+    block_k: tile of the key dim in the two sequential state passes (states, state cotangents), which
+      get a grid axis over key tiles too: each K×V block of the state evolves on its own, so long
+      sequences with few heads still launch ``BH · K/block_k · V/block_v`` programs (fla tiles the same way).
+    intra: ``"split"`` (default) computes the intra-chunk score matrix ``A`` (and in the backward the
+      intra-chunk dq, dk) once per chunk in a kernel without value tiles, then every value tile does
+      two matmuls; ``"fused"`` is the first version, which recomputes the scores (c·K exps per token,
+      the costly part) in every value tile and sums dq/dk partials over tiles. Kept for comparison.
   """
   num_warps: int = 4
   num_stages: int = 2
   block_v: int = 64
+  block_k: int = 64
+  intra: str = "split"
 
   def __post_init__(self):
     for name in ("num_warps", "num_stages"):
       val = getattr(self, name)
       if not isinstance(val, int) or val < 1:
         raise ValueError(f"{name}: expected a positive int, got {val!r}")
-    bv = self.block_v
-    if not isinstance(bv, int) or bv < 16 or bv & (bv - 1):
-      raise ValueError(f"block_v: expected a power of two >= 16, got {bv!r}")
+    for name in ("block_v", "block_k"):
+      bv = getattr(self, name)
+      if not isinstance(bv, int) or bv < 16 or bv & (bv - 1):
+        raise ValueError(f"{name}: expected a power of two >= 16, got {bv!r}")
+    if self.intra not in ("split", "fused"):
+      raise ValueError(f"intra: expected 'split' or 'fused', got {self.intra!r}")
 
   def value_tile(self, vp: int, backend: str | None = None) -> int:
     """Value tile for a padded value dim ``vp`` (a power of two): ``min(block_v, vp)``, raised to 128 on
     TPU (Mosaic needs the last block dim to be a multiple of 128 or the whole dim)."""
-    bv = min(self.block_v, vp)
-    if backend == "tpu" and bv % 128 and bv != vp:
-      bv = min(128, vp)
-    return bv
+    return _tile(self.block_v, vp, backend)
+
+  def key_tile(self, kp: int, backend: str | None = None) -> int:
+    """Key tile of the state passes for a padded key dim ``kp``: ``min(block_k, kp)`` (128 on TPU)."""
+    return _tile(self.block_k, kp, backend)
+
+
+def _tile(block: int, dim: int, backend: str | None) -> int:
+  b = min(block, dim)
+  if backend == "tpu" and b % 128 and b != dim:
+    b = min(128, dim)
+  return b
 
 
 DEFAULT = GLAKernelConfig()

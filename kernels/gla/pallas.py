@@ -4,26 +4,31 @@ Yang, Wang, Shen, Panda, Kim. "Gated Linear Attention Transformers with Hardware
 ICML 2024. arXiv:2312.06635.
 
 Materialised chunkwise form (paper §3.3 / §4.2–4.3, Alg. "materialization + recompute states"), on
-head-major arrays ``[BH, T, K]`` with T a multiple of the chunk C and head dims padded to powers of two:
+head-major arrays ``[BH, T, K]`` with T a multiple of the chunk C and head dims padded to powers of two.
+Default layout ``GLAKernelConfig.intra = "split"`` (as fla splits its kernels):
 
 forward
   1. XLA: ``G`` = chunk-local inclusive cumsum of ``log_g`` (f32).
-  2. :func:`chunk_states` — grid ``(BH, V tiles)``, ``fori_loop`` over chunks with the K×V state as loop carry:
-     ``h[n] = S_[n]``, ``S_[n+1] = Diag(e^{Gl}) S_[n] + (K ⊙ e^{Gl−G})ᵀ V`` (§4.2). No scratch and no
-     reliance on grid order, so it is valid on GPU (parallel programs) as well as TPU.
-  3. :func:`chunk_output` — grid ``(BH, N, V tiles)``, fully parallel: ``scale·(Q ⊙ e^G) h[n]`` plus the intra
-     part with secondary chunking (§4.3, Fig. 3): c×c tiles below the diagonal as matmuls anchored at
-     the first row of the query sub-chunk, diagonal tiles element-wise in log space (Eq. 4), mask before
-     ``exp``.
-backward (states recomputed)
-  4. :func:`chunk_states` again; 5. :func:`chunk_dstates` — grid ``(BH, V tiles)``, reverse ``fori_loop``:
+  2. :func:`chunk_states` — grid ``(BH, K tiles, V tiles)``, ``fori_loop`` over chunks with the K×V state
+     block as loop carry: ``h[n] = S_[n]``, ``S_[n+1] = Diag(e^{Gl}) S_[n] + (K ⊙ e^{Gl−G})ᵀ V`` (§4.2). No
+     scratch and no reliance on grid order, so it is valid on GPU (parallel programs) as well as TPU.
+  3. :func:`chunk_intra` — grid ``(BH, N)``: the intra-chunk scores ``A`` [C, C] once per chunk, with
+     secondary chunking (§4.3, Fig. 3): c×c tiles below the diagonal as matmuls anchored at the first
+     row of the query sub-chunk, diagonal tiles element-wise in log space (Eq. 4), mask before ``exp``.
+  4. :func:`chunk_output_split` — grid ``(BH, N, V tiles)``: ``o = scale·((Q ⊙ e^G) h[n] + A V)``.
+backward (states recomputed; ``A`` kept from the forward, f32, C values per token)
+  5. :func:`chunk_states` again; 6. :func:`chunk_dstates` — same grid, reverse ``fori_loop``:
      ``dH_{n-1} = Diag(e^{Gl_n}) dH_n + scale (Q_n ⊙ e^{G_n})ᵀ dO_n``, from ``dS_T`` to ``dS_0``;
-  6. :func:`chunk_dqkv` — grid ``(BH, N, V tiles)`` (dq, dk summed over the tiles): ``dv = Aᵀ dO + (K ⊙ e^{Gl−G}) dH``,
-     ``dq = scale[(dO hᵀ) ⊙ e^G + Σ_s dA_rs k_s e^{G_r−G_s}]``,
-     ``dk = (V dHᵀ) ⊙ e^{Gl−G} + scale Σ_r dA_rs q_r e^{G_r−G_s}``, ``dA = dO Vᵀ`` (causal);
-  7. XLA: gradient w.r.t. the chunk-local cumsum ``dG = q ⊙ dq − k ⊙ dk`` plus ``Σ_v S_end ⊙ dH`` on
+  7. :func:`chunk_dqk_intra` — grid ``(BH, N)``: ``dA = dO Vᵀ`` tile by tile over the whole value dim, then
+     ``dq = scale Σ_s dA_rs k_s e^{G_r−G_s}``, ``dk = scale Σ_r dA_rs q_r e^{G_r−G_s}`` (same sub-chunk split);
+  8. :func:`chunk_inter_bwd` — grid ``(BH, N)``, value tiles in a static loop: ``dv = scale Aᵀ dO +
+     (K ⊙ e^{Gl−G}) dH``, ``dq += scale (dO hᵀ) ⊙ e^G``, ``dk += (V dHᵀ) ⊙ e^{Gl−G}``;
+  9. XLA: gradient w.r.t. the chunk-local cumsum ``dG = q ⊙ dq − k ⊙ dk`` plus ``Σ_v S_end ⊙ dH`` on
      each chunk's last row (§4.3 "memory-efficient dα"); autodiff of the chunk-local cumsum turns it
      into ``d log_g`` (a chunk-local reverse cumsum, as fla does).
+``intra = "fused"`` is the first version, kept for comparison: :func:`chunk_output` and :func:`chunk_dqkv`
+(grid ``(BH, N, V tiles)``) recompute the scores and the intra-chunk dq, dk in every value tile, and sum
+dq, dk partials over tiles.
 
 Backend choice (``backend``): ``"triton"`` on GPU, passed explicitly through
 ``jax.experimental.pallas.triton.CompilerParams`` (``pallas_call`` without compiler params would pick
@@ -50,7 +55,8 @@ from kernels.gla import config as cfg_lib
 Array = jax.Array
 _F32 = jnp.float32
 
-__all__ = ["chunk_dqkv", "chunk_dstates", "chunk_output", "chunk_states", "gla_pallas", "resolve_backend"]
+__all__ = ["chunk_dqk_intra", "chunk_dqkv", "chunk_dstates", "chunk_inter_bwd", "chunk_intra", "chunk_output",
+           "chunk_output_split", "chunk_states", "gla_pallas", "resolve_backend"]
 
 
 def resolve_backend(backend: str, interpret: bool) -> str | None:
@@ -105,13 +111,14 @@ def _iota(shape, dim):
 # Kernel bodies.
 
 
-def _states_kernel(k_ref, v_ref, g_ref, h0_ref, h_ref, ht_ref, *, nt, C, kp, mm):
+def _states_kernel(k_ref, v_ref, g_ref, h0_ref, h_ref, ht_ref, *, nt, C, mm):
+  """One (key tile, value tile) block of the state: ``h_ref[n]`` = state before chunk n."""
   def body(n, s):
-    h_ref[pl.ds(pl.multiple_of(n * kp, kp), kp), :] = s
+    h_ref[n] = s
     t0 = pl.multiple_of(n * C, C)
     g = _rows(g_ref, t0, C)
-    gl = _rows(g_ref, t0 + C - 1, 1)                                # [1, K]
-    kd = _rows(k_ref, t0, C).astype(_F32) * jnp.exp(gl - g)          # [C, K], factors <= 1
+    gl = _rows(g_ref, t0 + C - 1, 1)                                # [1, bk]
+    kd = _rows(k_ref, t0, C).astype(_F32) * jnp.exp(gl - g)          # [C, bk], factors <= 1
     return jnp.exp(gl).T * s + _dot(kd, _rows(v_ref, t0, C), mm, ta=True)
 
   ht_ref[...] = lax.fori_loop(0, nt, body, h0_ref[...].astype(_F32))
@@ -148,10 +155,11 @@ def _output_kernel(q_ref, k_ref, v_ref, g_ref, h_ref, o_ref, *, C, c, scale, mm)
     o_ref[pl.ds(i * c, c), :] = (scale * acc).astype(o_ref.dtype)
 
 
-def _dstates_kernel(q_ref, do_ref, g_ref, dht_ref, dh_ref, dh0_ref, *, nt, C, kp, scale, mm):
+def _dstates_kernel(q_ref, do_ref, g_ref, dht_ref, dh_ref, dh0_ref, *, nt, C, scale, mm):
+  """Reverse pass over chunks for one (key tile, value tile) block: ``dh_ref[n]`` = dL/d(state after chunk n)."""
   def body(m, dh):
     n = nt - 1 - m
-    dh_ref[pl.ds(pl.multiple_of(n * kp, kp), kp), :] = dh
+    dh_ref[n] = dh
     t0 = pl.multiple_of(n * C, C)
     gl = _rows(g_ref, t0 + C - 1, 1)
     qg = _rows(q_ref, t0, C).astype(_F32) * jnp.exp(_rows(g_ref, t0, C))
@@ -213,6 +221,97 @@ def _dqkv_kernel(q_ref, k_ref, v_ref, g_ref, h_ref, dh_ref, do_ref, dq_ref, dk_r
     dv_ref[pl.ds(j * c, c), :] = dv
 
 
+def _intra_kernel(q_ref, k_ref, g_ref, a_ref, *, C, c, mm):
+  """Intra-chunk scores ``A_rs = Σ_k q_rk k_sk e^{G_rk − G_sk}`` (r ≥ s; zero above), no scale, f32 [C, C]."""
+  ns = C // c
+  for i in range(ns):
+    qi = _rows(q_ref, i * c, c).astype(_F32)
+    gi, ga = _rows(g_ref, i * c, c), _rows(g_ref, i * c, 1)          # anchor: first row of sub-chunk i
+    qa = qi * jnp.exp(gi - ga)
+    for j in range(ns):
+      if j < i:                                                     # below the diagonal: a matmul
+        kb = _rows(k_ref, j * c, c).astype(_F32) * jnp.exp(ga - _rows(g_ref, j * c, c))
+        tile = _dot(qa, kb, mm, tb=True)
+      elif j == i:                                                  # diagonal: element-wise, log space
+        tile = _diag_scores(qi, gi, k_ref, g_ref, i * c, c)
+      else:
+        tile = jnp.zeros((c, c), _F32)
+      a_ref[pl.ds(i * c, c), pl.ds(j * c, c)] = tile
+
+
+def _output_split_kernel(q_ref, v_ref, g_ref, h_ref, a_ref, o_ref, *, scale, mm):
+  """``o = scale · ((Q ⊙ e^G) h + A V)`` for one chunk and value tile."""
+  qg = q_ref[...].astype(_F32) * jnp.exp(g_ref[...])
+  acc = _dot(qg, h_ref[...], mm) + _dot(a_ref[...], v_ref[...], mm)
+  o_ref[...] = (scale * acc).astype(o_ref.dtype)
+
+
+def _dqk_intra_kernel(q_ref, k_ref, v_ref, g_ref, do_ref, dq_ref, dk_ref, *, C, c, scale, mm_in):
+  """Intra-chunk dq, dk (f32) of one chunk: ``dA = dO Vᵀ`` tile by tile over the whole value dim, then
+  ``dq_r = scale Σ_{s≤r} dA_rs k_s e^{G_r−G_s}``, ``dk_s = scale Σ_{r≥s} dA_rs q_r e^{G_r−G_s}`` with the
+  same sub-chunk split as the forward (anchored matmuls below the diagonal, log space on it)."""
+  ns = C // c
+  cols = _iota((c, c), 1)
+
+  def da_tile(i, j):                                                # dA[i-block, j-block], exact products
+    return _dot(_rows(do_ref, i * c, c), _rows(v_ref, j * c, c), mm_in, tb=True)
+
+  for i in range(ns):
+    qi = _rows(q_ref, i * c, c).astype(_F32)
+    gi, ga = _rows(g_ref, i * c, c), _rows(g_ref, i * c, 1)
+    acc = jnp.zeros(qi.shape, _F32)
+    for j in range(i):
+      kb = _rows(k_ref, j * c, c).astype(_F32) * jnp.exp(ga - _rows(g_ref, j * c, c))
+      acc += _dot(da_tile(i, j), kb, _F32)
+    dq = acc * jnp.exp(gi - ga)
+    da = da_tile(i, i)
+    rows = _iota(qi.shape, 0)
+
+    def dq_body(s, acc, da=da, gi=gi, rows=rows, base=i * c):
+      col = jnp.sum(jnp.where(cols == s, da, 0.0), axis=1, keepdims=True)   # dA[:, s]
+      e = jnp.exp(jnp.where(rows >= s, gi - _rows(g_ref, base + s, 1), -jnp.inf))
+      return acc + col * _rows(k_ref, base + s, 1).astype(_F32) * e
+
+    dq_ref[pl.ds(i * c, c), :] = scale * lax.fori_loop(0, c, dq_body, dq)
+  for j in range(ns):
+    kj = _rows(k_ref, j * c, c).astype(_F32)
+    gj = _rows(g_ref, j * c, c)
+    dk = jnp.zeros(kj.shape, _F32)
+    for i in range(j + 1, ns):
+      gi, ga = _rows(g_ref, i * c, c), _rows(g_ref, i * c, 1)
+      qa = _rows(q_ref, i * c, c).astype(_F32) * jnp.exp(gi - ga)
+      dk += _dot(da_tile(i, j), qa, _F32, ta=True) * jnp.exp(ga - gj)
+    dat = _dot(_rows(v_ref, j * c, c), _rows(do_ref, j * c, c), mm_in, tb=True)   # [s, r] = dA[r, s]
+    rows = _iota(kj.shape, 0)
+
+    def dk_body(r, acc, dat=dat, gj=gj, rows=rows, base=j * c):
+      col = jnp.sum(jnp.where(cols == r, dat, 0.0), axis=1, keepdims=True)  # dA[r, :] as a column
+      e = jnp.exp(jnp.where(rows <= r, _rows(g_ref, base + r, 1) - gj, -jnp.inf))
+      return acc + col * _rows(q_ref, base + r, 1).astype(_F32) * e
+
+    dk_ref[pl.ds(j * c, c), :] = scale * lax.fori_loop(0, c, dk_body, dk)
+
+
+def _inter_bwd_kernel(k_ref, v_ref, g_ref, h_ref, dh_ref, do_ref, a_ref, dqi_ref, dki_ref,
+                      dq_ref, dk_ref, dv_ref, *, C, nv, bv, scale):
+  """One chunk, all value tiles in a static loop (so dq, dk need no partial sums over tiles):
+  ``dv = scale Aᵀ dO + (K ⊙ e^{Gl−G}) dH``, ``dq = dq_intra + scale (dO hᵀ) ⊙ e^G``,
+  ``dk = dk_intra + (V dHᵀ) ⊙ e^{Gl−G}``."""
+  kd = k_ref[...].astype(_F32) * jnp.exp(_rows(g_ref, C - 1, 1) - g_ref[...])   # K ⊙ e^{Gl − G}
+  a = a_ref[...]
+  dq = jnp.zeros(kd.shape, _F32)
+  dk = jnp.zeros(kd.shape, _F32)
+  for j in range(nv):
+    cs = pl.ds(j * bv, bv)
+    doj, vj, hj, dhj = do_ref[:, cs], v_ref[:, cs], h_ref[:, cs], dh_ref[:, cs]
+    dv_ref[:, cs] = scale * _dot(a, doj, _F32, ta=True) + _dot(kd, dhj, _F32)
+    dq += _dot(doj, hj, _F32, tb=True)
+    dk += _dot(vj, dhj, _F32, tb=True)
+  g = g_ref[...]                                                    # reloaded: fewer live registers
+  dq_ref[...] = dqi_ref[...] + scale * dq * jnp.exp(g)
+  dk_ref[...] = dki_ref[...] + dk * jnp.exp(_rows(g_ref, C - 1, 1) - g)
+
+
 # ---------------------------------------------------------------------------------------------------
 # pallas_call wrappers (arrays head-major [BH, T, D], T a multiple of C, D a power of two >= 16).
 
@@ -221,33 +320,42 @@ def _mm(dtype) -> Any:
   return jnp.bfloat16 if jnp.dtype(dtype) == jnp.bfloat16 else _F32
 
 
+def _state_specs(t: int, nt: int, bk: int, bv: int):
+  """BlockSpecs of the state passes, grid (BH, key tiles, value tiles)."""
+  kspec = pl.BlockSpec((None, t, bk), lambda b, i, j: (b, 0, i))
+  vspec = pl.BlockSpec((None, t, bv), lambda b, i, j: (b, 0, j))
+  sspec = pl.BlockSpec((None, bk, bv), lambda b, i, j: (b, i, j))
+  hspec = pl.BlockSpec((None, nt, bk, bv), lambda b, i, j: (b, 0, i, j))
+  return kspec, vspec, sspec, hspec
+
+
 def chunk_states(k: Array, v: Array, G: Array, h0: Array, *, C: int, interpret: bool = False,
                  backend: str = "auto", kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> tuple[Array, Array]:
-  """States at each chunk start and the final state.
+  """States at each chunk start and the final state; grid (BH, key tiles, value tiles).
 
   Args:
     k, G: [BH, T, K]; v: [BH, T, V]; h0: [BH, K, V] f32; C: chunk (T % C == 0).
   Returns:
-    (h: [BH, N·K, V] f32, rows nK..nK+K-1 = state before chunk n; final state [BH, K, V] f32).
+    (h: [BH, N, K, V] f32, h[:, n] = state before chunk n; final state [BH, K, V] f32).
   """
   bh, t, kp = k.shape
   vp = v.shape[-1]
   nt = t // C
   be = resolve_backend(backend, interpret)
-  bv = kc.value_tile(vp, be)
-  kern = functools.partial(_states_kernel, nt=nt, C=C, kp=kp, mm=_mm(v.dtype))
-  kspec = lambda r: pl.BlockSpec((None, r, kp), lambda b, j: (b, 0, 0))
-  vspec = lambda r: pl.BlockSpec((None, r, bv), lambda b, j: (b, 0, j))
-  return _call(kern, (jax.ShapeDtypeStruct((bh, nt * kp, vp), _F32), jax.ShapeDtypeStruct((bh, kp, vp), _F32)),
-               (bh, vp // bv), [kspec(t), vspec(t), kspec(t), vspec(kp)],
-               [vspec(nt * kp), vspec(kp)], be, interpret, kc, "gla_chunk_states")(k, v, G, h0)
+  bk, bv = kc.key_tile(kp, be), kc.value_tile(vp, be)
+  kern = functools.partial(_states_kernel, nt=nt, C=C, mm=_mm(v.dtype))
+  kspec, vspec, sspec, hspec = _state_specs(t, nt, bk, bv)
+  return _call(kern, (jax.ShapeDtypeStruct((bh, nt, kp, vp), _F32), jax.ShapeDtypeStruct((bh, kp, vp), _F32)),
+               (bh, kp // bk, vp // bv), [kspec, vspec, kspec, sspec], [hspec, sspec],
+               be, interpret, kc, "gla_chunk_states")(k, v, G, h0)
 
 
 def chunk_output(q: Array, k: Array, v: Array, G: Array, h: Array, *, C: int, c: int, scale: float,
                  interpret: bool = False, backend: str = "auto",
                  kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> Array:
-  """Output of every chunk (inter + intra with secondary chunking). q, k, G: [BH, T, K]; v: [BH, T, V];
-  h: [BH, N·K, V]. Returns o: [BH, T, V] in v's dtype."""
+  """Output of every chunk (inter + intra with secondary chunking), the scores recomputed in every value
+  tile (``intra="fused"``). q, k, G: [BH, T, K]; v: [BH, T, V]; h: [BH, N, K, V]. Returns o: [BH, T, V]
+  in v's dtype."""
   bh, t, kp = q.shape
   vp = v.shape[-1]
   be = resolve_backend(backend, interpret)
@@ -255,7 +363,7 @@ def chunk_output(q: Array, k: Array, v: Array, G: Array, h: Array, *, C: int, c:
   kern = functools.partial(_output_kernel, C=C, c=c, scale=scale, mm=_mm(v.dtype))
   kspec = pl.BlockSpec((None, C, kp), lambda b, n, j: (b, n, 0))
   vspec = pl.BlockSpec((None, C, bv), lambda b, n, j: (b, n, j))
-  hspec = pl.BlockSpec((None, kp, bv), lambda b, n, j: (b, n, j))
+  hspec = pl.BlockSpec((None, None, kp, bv), lambda b, n, j: (b, n, 0, j))
   return _call(kern, jax.ShapeDtypeStruct((bh, t, vp), v.dtype), (bh, t // C, vp // bv),
                [kspec, kspec, vspec, kspec, hspec], vspec,
                be, interpret, kc, "gla_chunk_output")(q, k, v, G, h)
@@ -264,30 +372,31 @@ def chunk_output(q: Array, k: Array, v: Array, G: Array, h: Array, *, C: int, c:
 def chunk_dstates(q: Array, do: Array, G: Array, dht: Array, *, C: int, scale: float,
                   interpret: bool = False, backend: str = "auto",
                   kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> tuple[Array, Array]:
-  """Cotangents of the state at each chunk end (reverse loop) and of the initial state.
+  """Cotangents of the state at each chunk end (reverse loop) and of the initial state; grid as
+  :func:`chunk_states`.
 
   Args:
     q, G: [BH, T, K]; do: [BH, T, V]; dht: [BH, K, V] (cotangent of the final state).
   Returns:
-    (dh: [BH, N·K, V] f32, rows nK.. = dL/d(state after chunk n); dh0: [BH, K, V] f32).
+    (dh: [BH, N, K, V] f32, dh[:, n] = dL/d(state after chunk n); dh0: [BH, K, V] f32).
   """
   bh, t, kp = q.shape
   vp = do.shape[-1]
   nt = t // C
   be = resolve_backend(backend, interpret)
-  bv = kc.value_tile(vp, be)
-  kern = functools.partial(_dstates_kernel, nt=nt, C=C, kp=kp, scale=scale, mm=_F32)
-  kspec = lambda r: pl.BlockSpec((None, r, kp), lambda b, j: (b, 0, 0))
-  vspec = lambda r: pl.BlockSpec((None, r, bv), lambda b, j: (b, 0, j))
-  return _call(kern, (jax.ShapeDtypeStruct((bh, nt * kp, vp), _F32), jax.ShapeDtypeStruct((bh, kp, vp), _F32)),
-               (bh, vp // bv), [kspec(t), vspec(t), kspec(t), vspec(kp)],
-               [vspec(nt * kp), vspec(kp)], be, interpret, kc, "gla_chunk_dstates")(q, do, G, dht)
+  bk, bv = kc.key_tile(kp, be), kc.value_tile(vp, be)
+  kern = functools.partial(_dstates_kernel, nt=nt, C=C, scale=scale, mm=_F32)
+  kspec, vspec, sspec, hspec = _state_specs(t, nt, bk, bv)
+  return _call(kern, (jax.ShapeDtypeStruct((bh, nt, kp, vp), _F32), jax.ShapeDtypeStruct((bh, kp, vp), _F32)),
+               (bh, kp // bk, vp // bv), [kspec, vspec, kspec, sspec], [hspec, sspec],
+               be, interpret, kc, "gla_chunk_dstates")(q, do, G, dht)
 
 
 def chunk_dqkv(q: Array, k: Array, v: Array, G: Array, h: Array, dh: Array, do: Array, *, C: int, c: int,
                scale: float, interpret: bool = False, backend: str = "auto",
                kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> tuple[Array, Array, Array]:
-  """dq, dk: [BH, T, K] f32 and dv: [BH, T, V] f32 of every chunk (grid (BH, N, V tiles), parallel).
+  """dq, dk: [BH, T, K] f32 and dv: [BH, T, V] f32 of every chunk (grid (BH, N, V tiles), parallel;
+  ``intra="fused"``).
 
   dq and dk are linear in the value columns (through ``dO hᵀ``, ``V dHᵀ`` and ``dA = dO Vᵀ``), so each
   value tile writes its partial sums to its own slab of a ``[NV, BH, T, K]`` buffer, summed here.
@@ -300,7 +409,7 @@ def chunk_dqkv(q: Array, k: Array, v: Array, G: Array, h: Array, dh: Array, do: 
   kern = functools.partial(_dqkv_kernel, C=C, c=c, scale=scale, mm=_F32)
   kspec = pl.BlockSpec((None, C, kp), lambda b, n, j: (b, n, 0))
   vspec = pl.BlockSpec((None, C, bv), lambda b, n, j: (b, n, j))
-  hspec = pl.BlockSpec((None, kp, bv), lambda b, n, j: (b, n, j))
+  hspec = pl.BlockSpec((None, None, kp, bv), lambda b, n, j: (b, n, 0, j))
   pspec = pl.BlockSpec((None, None, C, kp), lambda b, n, j: (j, b, n, 0))
   outs = (jax.ShapeDtypeStruct((nv, bh, t, kp), _F32), jax.ShapeDtypeStruct((nv, bh, t, kp), _F32),
           jax.ShapeDtypeStruct((bh, t, vp), _F32))
@@ -310,38 +419,117 @@ def chunk_dqkv(q: Array, k: Array, v: Array, G: Array, h: Array, dh: Array, do: 
   return jnp.sum(dq, axis=0), jnp.sum(dk, axis=0), dv
 
 
+def chunk_intra(q: Array, k: Array, G: Array, *, C: int, c: int, interpret: bool = False, backend: str = "auto",
+                kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> Array:
+  """Intra-chunk score matrices, once per chunk (grid (BH, N)). q, k, G: [BH, T, K].
+  Returns A: [BH, T, C] f32, rows nC..nC+C-1 = chunk n's ``A_rs`` (r ≥ s, zero above; no scale)."""
+  bh, t, kp = q.shape
+  be = resolve_backend(backend, interpret)
+  kern = functools.partial(_intra_kernel, C=C, c=c, mm=_mm(q.dtype))
+  kspec = pl.BlockSpec((None, C, kp), lambda b, n: (b, n, 0))
+  aspec = pl.BlockSpec((None, C, C), lambda b, n: (b, n, 0))
+  return _call(kern, jax.ShapeDtypeStruct((bh, t, C), _F32), (bh, t // C), [kspec, kspec, kspec], aspec,
+               be, interpret, kc, "gla_chunk_intra")(q, k, G)
+
+
+def chunk_output_split(q: Array, v: Array, G: Array, h: Array, A: Array, *, C: int, scale: float,
+                       interpret: bool = False, backend: str = "auto",
+                       kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> Array:
+  """``o = scale · ((Q ⊙ e^G) h + A V)``, grid (BH, N, value tiles). q, G: [BH, T, K]; v: [BH, T, V];
+  h: [BH, N, K, V]; A: [BH, T, C]. Returns o: [BH, T, V] in v's dtype."""
+  bh, t, kp = q.shape
+  vp = v.shape[-1]
+  be = resolve_backend(backend, interpret)
+  bv = kc.value_tile(vp, be)
+  kern = functools.partial(_output_split_kernel, scale=scale, mm=_mm(v.dtype))
+  kspec = pl.BlockSpec((None, C, kp), lambda b, n, j: (b, n, 0))
+  vspec = pl.BlockSpec((None, C, bv), lambda b, n, j: (b, n, j))
+  hspec = pl.BlockSpec((None, None, kp, bv), lambda b, n, j: (b, n, 0, j))
+  aspec = pl.BlockSpec((None, C, C), lambda b, n, j: (b, n, 0))
+  return _call(kern, jax.ShapeDtypeStruct((bh, t, vp), v.dtype), (bh, t // C, vp // bv),
+               [kspec, vspec, kspec, hspec, aspec], vspec, be, interpret, kc, "gla_chunk_output")(q, v, G, h, A)
+
+
+def chunk_dqk_intra(q: Array, k: Array, v: Array, G: Array, do: Array, *, C: int, c: int, scale: float,
+                    interpret: bool = False, backend: str = "auto",
+                    kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> tuple[Array, Array]:
+  """Intra-chunk dq, dk: [BH, T, K] f32, grid (BH, N). q, k, G: [BH, T, K]; v, do: [BH, T, V]."""
+  bh, t, kp = q.shape
+  vp = v.shape[-1]
+  be = resolve_backend(backend, interpret)
+  kern = functools.partial(_dqk_intra_kernel, C=C, c=c, scale=scale, mm_in=_mm(v.dtype))
+  kspec = pl.BlockSpec((None, C, kp), lambda b, n: (b, n, 0))
+  vspec = pl.BlockSpec((None, C, vp), lambda b, n: (b, n, 0))
+  outs = (jax.ShapeDtypeStruct((bh, t, kp), _F32),) * 2
+  return _call(kern, outs, (bh, t // C), [kspec, kspec, vspec, kspec, vspec], [kspec, kspec],
+               be, interpret, kc, "gla_chunk_dqk_intra")(q, k, v, G, do)
+
+
+def chunk_inter_bwd(k: Array, v: Array, G: Array, h: Array, dh: Array, do: Array, A: Array, dq_intra: Array,
+                    dk_intra: Array, *, C: int, scale: float, interpret: bool = False, backend: str = "auto",
+                    kc: cfg_lib.GLAKernelConfig = cfg_lib.DEFAULT) -> tuple[Array, Array, Array]:
+  """Final dq, dk: [BH, T, K] f32 and dv: [BH, T, V] f32, grid (BH, N); the value tiles are a static loop
+  inside each program. h, dh: [BH, N, K, V]; A: [BH, T, C]; dq_intra, dk_intra from :func:`chunk_dqk_intra`."""
+  bh, t, kp = k.shape
+  vp = v.shape[-1]
+  be = resolve_backend(backend, interpret)
+  bv = kc.value_tile(vp, be)
+  kern = functools.partial(_inter_bwd_kernel, C=C, nv=vp // bv, bv=bv, scale=scale)
+  kspec = pl.BlockSpec((None, C, kp), lambda b, n: (b, n, 0))
+  vspec = pl.BlockSpec((None, C, vp), lambda b, n: (b, n, 0))
+  hspec = pl.BlockSpec((None, None, kp, vp), lambda b, n: (b, n, 0, 0))
+  aspec = pl.BlockSpec((None, C, C), lambda b, n: (b, n, 0))
+  outs = (jax.ShapeDtypeStruct((bh, t, kp), _F32), jax.ShapeDtypeStruct((bh, t, kp), _F32),
+          jax.ShapeDtypeStruct((bh, t, vp), _F32))
+  return _call(kern, outs, (bh, t // C), [kspec, vspec, kspec, hspec, hspec, vspec, aspec, kspec, kspec],
+               [kspec, kspec, vspec], be, interpret, kc, "gla_chunk_inter_bwd")(
+                   k, v, G, h, dh, do, A, dq_intra, dk_intra)
+
+
 # ---------------------------------------------------------------------------------------------------
 # custom_vjp core and the padded/transposed entry.
 
 
+def _forward(q, k, v, G, h0, static):
+  C, c, scale, interpret, backend, kc = static
+  kw = dict(interpret=interpret, backend=backend, kc=kc)
+  h, ht = chunk_states(k, v, G, h0, C=C, **kw)
+  if kc.intra == "fused":
+    return chunk_output(q, k, v, G, h, C=C, c=c, scale=scale, **kw), ht, None
+  A = chunk_intra(q, k, G, C=C, c=c, **kw)
+  return chunk_output_split(q, v, G, h, A, C=C, scale=scale, **kw), ht, A
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
 def _core(q, k, v, G, h0, static):
-  C, c, scale, interpret, backend, kc = static
-  h, ht = chunk_states(k, v, G, h0, C=C, interpret=interpret, backend=backend, kc=kc)
-  o = chunk_output(q, k, v, G, h, C=C, c=c, scale=scale, interpret=interpret, backend=backend, kc=kc)
+  o, ht, _ = _forward(q, k, v, G, h0, static)
   return o, ht
 
 
 def _core_fwd(q, k, v, G, h0, static):
-  return _core(q, k, v, G, h0, static), (q, k, v, G, h0)
+  o, ht, A = _forward(q, k, v, G, h0, static)
+  return (o, ht), (q, k, v, G, h0, A)        # A (f32, C per token) is kept, as fla does; h is recomputed
 
 
 def _core_bwd(static, res, cts):
   C, c, scale, interpret, backend, kc = static
-  q, k, v, G, h0 = res
+  kw = dict(interpret=interpret, backend=backend, kc=kc)
+  q, k, v, G, h0, A = res
   do, dht = cts
+  do = do.astype(v.dtype)
   bh, t, kp = q.shape
-  vp = v.shape[-1]
   nt = t // C
-  h, ht = chunk_states(k, v, G, h0, C=C, interpret=interpret, backend=backend, kc=kc)
-  dh, dh0 = chunk_dstates(q, do.astype(v.dtype), G, dht.astype(_F32), C=C, scale=scale,
-                          interpret=interpret, backend=backend, kc=kc)
-  dq, dk, dv = chunk_dqkv(q, k, v, G, h, dh, do.astype(v.dtype), C=C, c=c, scale=scale,
-                          interpret=interpret, backend=backend, kc=kc)
+  h, ht = chunk_states(k, v, G, h0, C=C, **kw)
+  dh, dh0 = chunk_dstates(q, do, G, dht.astype(_F32), C=C, scale=scale, **kw)
+  if kc.intra == "fused":
+    dq, dk, dv = chunk_dqkv(q, k, v, G, h, dh, do, C=C, c=c, scale=scale, **kw)
+  else:
+    dqi, dki = chunk_dqk_intra(q, k, v, G, do, C=C, c=c, scale=scale, **kw)
+    dq, dk, dv = chunk_inter_bwd(k, v, G, h, dh, do, A, dqi, dki, C=C, scale=scale, **kw)
   # d/dG: q ⊙ dq − k ⊙ dk on every row, plus Σ_v S_end ⊙ dH on each chunk's last row.
   dG = q.astype(_F32) * dq - k.astype(_F32) * dk
-  s_end = jnp.concatenate([h.reshape(bh, nt, kp, vp)[:, 1:], ht[:, None]], axis=1)
-  last = jnp.sum(s_end * dh.reshape(bh, nt, kp, vp), axis=-1)       # [BH, N, K]
+  s_end = jnp.concatenate([h[:, 1:], ht[:, None]], axis=1)          # state after chunk n: [BH, N, K, V]
+  last = jnp.sum(s_end * dh, axis=-1)                               # [BH, N, K]
   dG = (dG.reshape(bh, nt, C, kp).at[:, :, C - 1, :].add(last)).reshape(bh, t, kp)
   return dq.astype(q.dtype), dk.astype(k.dtype), dv.astype(v.dtype), dG, dh0
 

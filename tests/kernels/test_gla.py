@@ -140,14 +140,18 @@ def test_forward_state_and_gradients_match_float64(impl, shape):
     assert _rel(a, r) < 1e-4, (name, _rel(a, r))
 
 
-def test_pallas_value_tiles_match_float64():
-  """Several value tiles (V = 40 padded to 64, tiles of 16): the per-tile states and the dq/dk partial
-  sums over tiles must give the same forward, state and gradients as the float64 recurrence."""
+@pytest.mark.parametrize("intra", ["split", "fused"])
+def test_pallas_key_and_value_tiles_match_float64(intra):
+  """Several value tiles (V = 40 padded to 64, tiles of 16) and key tiles in the state passes (K = 20
+  padded to 32, tiles of 16), for both intra-chunk layouts: the per-tile states, the static loop over
+  value tiles (split) or the dq/dk partial sums over tiles (fused) must give the same forward, state
+  and gradients as the float64 recurrence."""
   shape = (1, 50, 2, 20, 40)
   args = _inputs(shape, norm=1.0, seed=3)
   q, k, v, g, h0, do, dht = args
-  kc = gla_config.GLAKernelConfig(block_v=16)
-  assert kc.value_tile(gla_config.padded_dim(shape[4])) == 16       # 4 tiles
+  kc = gla_config.GLAKernelConfig(block_v=16, block_k=16, intra=intra)
+  assert kc.value_tile(gla_config.padded_dim(shape[4])) == 16       # 4 value tiles
+  assert kc.key_tile(gla_config.padded_dim(shape[3])) == 16         # 2 key tiles
 
   def loss(q, k, v, g, h0):
     o, s = gla_pallas.gla_pallas(q, k, v, g, shape[3] ** -0.5, h0, 32, interpret=True, kc=kc)
@@ -161,9 +165,13 @@ def test_pallas_value_tiles_match_float64():
     assert _rel(a, r) < 1e-4, (name, _rel(a, r))              # same float32 bound as the untiled cases
 
 
-def test_kernel_config_rejects_bad_value_tile():
+def test_kernel_config_rejects_bad_tiles_and_layouts():
   with pytest.raises(ValueError, match="block_v"):
     gla_config.GLAKernelConfig(block_v=24)
+  with pytest.raises(ValueError, match="block_k"):
+    gla_config.GLAKernelConfig(block_k=8)
+  with pytest.raises(ValueError, match="intra"):
+    gla_config.GLAKernelConfig(intra="tiled")
 
 
 @pytest.mark.parametrize("impl", ["xla", "pallas"])
@@ -296,18 +304,22 @@ def test_errors_name_the_argument():
 # Backend lowering from this CPU host (Triton for GPU, Mosaic for TPU): forward and backward kernels.
 
 
+@pytest.mark.parametrize("intra,n_kernels", [("split", 7), ("fused", 5)])
 @pytest.mark.parametrize("backend,platform,marker", [("triton", "cuda", "__gpu$xla.gpu.triton"),
                                                      ("tpu", "tpu", "tpu_custom_call")])
-def test_pallas_kernels_lower_for_gpu_and_tpu(backend, platform, marker):
-  b, t, h, kd, vd = 1, 100, 2, 60, 128                       # T and K padded inside the op
+def test_pallas_kernels_lower_for_gpu_and_tpu(backend, platform, marker, intra, n_kernels):
+  b, t, h, kd, vd = 1, 100, 2, 60, 256                       # T and K padded inside the op
+  kc = gla_config.GLAKernelConfig(intra=intra)
   sds = [jax.ShapeDtypeStruct((b, t, h, kd), jnp.bfloat16)] * 2 + [
       jax.ShapeDtypeStruct((b, t, h, vd), jnp.bfloat16), jax.ShapeDtypeStruct((b, t, h, kd), jnp.float32),
       jax.ShapeDtypeStruct((b, h, kd, vd), jnp.float32)]
 
   def f(q, k, v, g, h0):
-    o, s = gla_pallas.gla_pallas(q, k, v, g, 0.125, h0, backend=backend)
+    o, s = gla_pallas.gla_pallas(q, k, v, g, 0.125, h0, backend=backend, kc=kc)
     return jnp.sum(o.astype(jnp.float32)) + jnp.sum(s)
 
   text = jax.jit(jax.value_and_grad(f, argnums=(0, 1, 2, 3, 4))).trace(*sds).lower(
       lowering_platforms=(platform,)).as_text()
-  assert text.count(marker) >= 5, text.count(marker)        # states, output, states again, dstates, dqkv
+  # split: states, intra, output, states again, dstates, dqk_intra, inter_bwd; fused: states, output,
+  # states again, dstates, dqkv
+  assert text.count(marker) >= n_kernels, text.count(marker)

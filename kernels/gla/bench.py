@@ -38,7 +38,8 @@ from absl import app, flags
 
 _IMPLS = flags.DEFINE_list("impls", ["xla", "reference", "pallas", "softmax"],
                            "Implementations to time: xla, reference, pallas, softmax, and the Pallas "
-                           "variants pallas_fused (intra='fused'), pallas_v128 (block_v=128).")
+                           "variants pallas_fused (intra='fused'), pallas_v128 (block_v=128), pallas_t32 "
+                           "(block_k = block_v = 32: more programs in the state passes).")
 _TOKENS = flags.DEFINE_integer("tokens", 8192, "Tokens per batch (B = tokens // T).")
 _SEQ = flags.DEFINE_list("seq_lens", ["512", "1024", "2048", "4096", "8192"], "Sequence lengths T.")
 _HEADS = flags.DEFINE_integer("heads", 4, "GLA heads H.")
@@ -78,7 +79,8 @@ def _rel(a, b) -> tuple[float, float]:
 # (B, T, H, K, V, gate normaliser): T not a multiple of the chunk, K not a power of two, strong decay, T = 1
 CHECK_CASES = [(2, 300, 2, 64, 64, 16.0), (1, 130, 3, 100, 72, 1.0), (1, 200, 2, 64, 128, 0.1),
                (2, 1, 2, 32, 32, 16.0), (1, 500, 2, 128, 256, 1.0)]
-PALLAS_VARIANTS = {"pallas": {}, "pallas_fused": {"intra": "fused"}, "pallas_v128": {"block_v": 128}}
+PALLAS_VARIANTS = {"pallas": {}, "pallas_fused": {"intra": "fused"}, "pallas_v128": {"block_v": 128},
+                   "pallas_t32": {"block_k": 32, "block_v": 32}}
 
 
 def gla_fn(impl: str, chunk_size: int = 64):

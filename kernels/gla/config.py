@@ -30,12 +30,17 @@ class GLAKernelConfig:
       intra-chunk dq, dk) once per chunk in a kernel without value tiles, then every value tile does
       two matmuls; ``"fused"`` is the first version, which recomputes the scores (c·K exps per token,
       the costly part) in every value tile and sums dq/dk partials over tiles. Kept for comparison.
+    f32_dot: algorithm of the f32-operand dots on Triton (the backward's, and all of them for f32
+      inputs): ``"tf32x3"`` (three TF32 tensor-core products, about f32 accuracy) or ``"ieee"`` (CUDA-core
+      FMA; compiled for sm_90a these dots gave ptxas stack frames of 5–170 KiB per thread). The
+      interpreter and TPU always use IEEE f32 (``Precision.HIGHEST``).
   """
   num_warps: int = 4
   num_stages: int = 2
   block_v: int = 64
   block_k: int = 64
   intra: str = "split"
+  f32_dot: str = "tf32x3"
 
   def __post_init__(self):
     for name in ("num_warps", "num_stages"):
@@ -48,6 +53,8 @@ class GLAKernelConfig:
         raise ValueError(f"{name}: expected a power of two >= 16, got {bv!r}")
     if self.intra not in ("split", "fused"):
       raise ValueError(f"intra: expected 'split' or 'fused', got {self.intra!r}")
+    if self.f32_dot not in ("tf32x3", "ieee"):
+      raise ValueError(f"f32_dot: expected 'tf32x3' or 'ieee', got {self.f32_dot!r}")
 
   def value_tile(self, vp: int, backend: str | None = None) -> int:
     """Value tile for a padded value dim ``vp`` (a power of two): ``min(block_v, vp)``, raised to 128 on

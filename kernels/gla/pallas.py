@@ -42,6 +42,7 @@ with f32 accumulation; the backward kernels (state cotangents, dq/dk/dv) keep f3
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -91,12 +92,29 @@ def _call(kernel, out_shape, grid, in_specs, out_specs, backend, interpret, kc, 
                         name=name)
 
 
-def _dot(a: Array, b: Array, mm: Any, ta: bool = False, tb: bool = False) -> Array:
-  """``op(a) @ op(b)`` with f32 accumulation; f32 operands at HIGHEST precision (no TF32)."""
-  a, b = a.astype(mm), b.astype(mm)
+@dataclasses.dataclass(frozen=True)
+class _Mm:
+  """Operand dtype and precision of the kernels' dots (always f32 accumulation)."""
+  dtype: Any
+  precision: Any
+
+
+def _mm(dtype, backend: str | None, kc: cfg_lib.GLAKernelConfig) -> _Mm:
+  """bf16 operands for bf16 inputs; f32 operands otherwise, as exact as the backend allows: IEEE f32
+  (``HIGHEST``) in the interpreter and on TPU; on Triton ``kc.f32_dot`` picks 3×TF32 (tensor cores, about
+  f32 accuracy; the default) or IEEE (CUDA-core FMA: ptxas gives such dots large stack frames)."""
+  if jnp.dtype(dtype) == jnp.bfloat16:
+    return _Mm(jnp.bfloat16, lax.Precision.DEFAULT)
+  if backend == "triton" and kc.f32_dot == "tf32x3":
+    return _Mm(_F32, lax.DotAlgorithmPreset.TF32_TF32_F32_X3)
+  return _Mm(_F32, lax.Precision.HIGHEST)
+
+
+def _dot(a: Array, b: Array, mm: _Mm, ta: bool = False, tb: bool = False) -> Array:
+  """``op(a) @ op(b)`` with f32 accumulation, operands cast to ``mm.dtype``."""
+  a, b = a.astype(mm.dtype), b.astype(mm.dtype)
   dims = (((0,) if ta else (1,), (1,) if tb else (0,)), ((), ()))
-  prec = lax.Precision.HIGHEST if jnp.dtype(mm) == jnp.float32 else lax.Precision.DEFAULT
-  return lax.dot_general(a, b, dims, precision=prec, preferred_element_type=_F32)
+  return lax.dot_general(a, b, dims, precision=mm.precision, preferred_element_type=_F32)
 
 
 def _rows(ref, start, size):
@@ -246,7 +264,7 @@ def _output_split_kernel(q_ref, v_ref, g_ref, h_ref, a_ref, o_ref, *, scale, mm)
   o_ref[...] = (scale * acc).astype(o_ref.dtype)
 
 
-def _dqk_intra_kernel(q_ref, k_ref, v_ref, g_ref, do_ref, dq_ref, dk_ref, *, C, c, scale, mm_in):
+def _dqk_intra_kernel(q_ref, k_ref, v_ref, g_ref, do_ref, dq_ref, dk_ref, *, C, c, scale, mm_in, mm32):
   """Intra-chunk dq, dk (f32) of one chunk: ``dA = dO Vᵀ`` tile by tile over the whole value dim, then
   ``dq_r = scale Σ_{s≤r} dA_rs k_s e^{G_r−G_s}``, ``dk_s = scale Σ_{r≥s} dA_rs q_r e^{G_r−G_s}`` with the
   same sub-chunk split as the forward (anchored matmuls below the diagonal, log space on it)."""
@@ -262,7 +280,7 @@ def _dqk_intra_kernel(q_ref, k_ref, v_ref, g_ref, do_ref, dq_ref, dk_ref, *, C, 
     acc = jnp.zeros(qi.shape, _F32)
     for j in range(i):
       kb = _rows(k_ref, j * c, c).astype(_F32) * jnp.exp(ga - _rows(g_ref, j * c, c))
-      acc += _dot(da_tile(i, j), kb, _F32)
+      acc += _dot(da_tile(i, j), kb, mm32)
     dq = acc * jnp.exp(gi - ga)
     da = da_tile(i, i)
     rows = _iota(qi.shape, 0)
@@ -280,7 +298,7 @@ def _dqk_intra_kernel(q_ref, k_ref, v_ref, g_ref, do_ref, dq_ref, dk_ref, *, C, 
     for i in range(j + 1, ns):
       gi, ga = _rows(g_ref, i * c, c), _rows(g_ref, i * c, 1)
       qa = _rows(q_ref, i * c, c).astype(_F32) * jnp.exp(gi - ga)
-      dk += _dot(da_tile(i, j), qa, _F32, ta=True) * jnp.exp(ga - gj)
+      dk += _dot(da_tile(i, j), qa, mm32, ta=True) * jnp.exp(ga - gj)
     dat = _dot(_rows(v_ref, j * c, c), _rows(do_ref, j * c, c), mm_in, tb=True)   # [s, r] = dA[r, s]
     rows = _iota(kj.shape, 0)
 
@@ -293,7 +311,7 @@ def _dqk_intra_kernel(q_ref, k_ref, v_ref, g_ref, do_ref, dq_ref, dk_ref, *, C, 
 
 
 def _inter_bwd_kernel(k_ref, v_ref, g_ref, h_ref, dh_ref, do_ref, a_ref, dqi_ref, dki_ref,
-                      dq_ref, dk_ref, dv_ref, *, C, nv, bv, scale):
+                      dq_ref, dk_ref, dv_ref, *, C, nv, bv, scale, mm32):
   """One chunk, all value tiles in a static loop (so dq, dk need no partial sums over tiles):
   ``dv = scale Aᵀ dO + (K ⊙ e^{Gl−G}) dH``, ``dq = dq_intra + scale (dO hᵀ) ⊙ e^G``,
   ``dk = dk_intra + (V dHᵀ) ⊙ e^{Gl−G}``."""
@@ -304,9 +322,9 @@ def _inter_bwd_kernel(k_ref, v_ref, g_ref, h_ref, dh_ref, do_ref, a_ref, dqi_ref
   for j in range(nv):
     cs = pl.ds(j * bv, bv)
     doj, vj, hj, dhj = do_ref[:, cs], v_ref[:, cs], h_ref[:, cs], dh_ref[:, cs]
-    dv_ref[:, cs] = scale * _dot(a, doj, _F32, ta=True) + _dot(kd, dhj, _F32)
-    dq += _dot(doj, hj, _F32, tb=True)
-    dk += _dot(vj, dhj, _F32, tb=True)
+    dv_ref[:, cs] = scale * _dot(a, doj, mm32, ta=True) + _dot(kd, dhj, mm32)
+    dq += _dot(doj, hj, mm32, tb=True)
+    dk += _dot(vj, dhj, mm32, tb=True)
   g = g_ref[...]                                                    # reloaded: fewer live registers
   dq_ref[...] = dqi_ref[...] + scale * dq * jnp.exp(g)
   dk_ref[...] = dki_ref[...] + dk * jnp.exp(_rows(g_ref, C - 1, 1) - g)
@@ -315,9 +333,6 @@ def _inter_bwd_kernel(k_ref, v_ref, g_ref, h_ref, dh_ref, do_ref, a_ref, dqi_ref
 # ---------------------------------------------------------------------------------------------------
 # pallas_call wrappers (arrays head-major [BH, T, D], T a multiple of C, D a power of two >= 16).
 
-
-def _mm(dtype) -> Any:
-  return jnp.bfloat16 if jnp.dtype(dtype) == jnp.bfloat16 else _F32
 
 
 def _state_specs(t: int, nt: int, bk: int, bv: int):
@@ -343,7 +358,7 @@ def chunk_states(k: Array, v: Array, G: Array, h0: Array, *, C: int, interpret: 
   nt = t // C
   be = resolve_backend(backend, interpret)
   bk, bv = kc.key_tile(kp, be), kc.value_tile(vp, be)
-  kern = functools.partial(_states_kernel, nt=nt, C=C, mm=_mm(v.dtype))
+  kern = functools.partial(_states_kernel, nt=nt, C=C, mm=_mm(v.dtype, be, kc))
   kspec, vspec, sspec, hspec = _state_specs(t, nt, bk, bv)
   return _call(kern, (jax.ShapeDtypeStruct((bh, nt, kp, vp), _F32), jax.ShapeDtypeStruct((bh, kp, vp), _F32)),
                (bh, kp // bk, vp // bv), [kspec, vspec, kspec, sspec], [hspec, sspec],
@@ -360,7 +375,7 @@ def chunk_output(q: Array, k: Array, v: Array, G: Array, h: Array, *, C: int, c:
   vp = v.shape[-1]
   be = resolve_backend(backend, interpret)
   bv = kc.value_tile(vp, be)
-  kern = functools.partial(_output_kernel, C=C, c=c, scale=scale, mm=_mm(v.dtype))
+  kern = functools.partial(_output_kernel, C=C, c=c, scale=scale, mm=_mm(v.dtype, be, kc))
   kspec = pl.BlockSpec((None, C, kp), lambda b, n, j: (b, n, 0))
   vspec = pl.BlockSpec((None, C, bv), lambda b, n, j: (b, n, j))
   hspec = pl.BlockSpec((None, None, kp, bv), lambda b, n, j: (b, n, 0, j))
@@ -385,7 +400,7 @@ def chunk_dstates(q: Array, do: Array, G: Array, dht: Array, *, C: int, scale: f
   nt = t // C
   be = resolve_backend(backend, interpret)
   bk, bv = kc.key_tile(kp, be), kc.value_tile(vp, be)
-  kern = functools.partial(_dstates_kernel, nt=nt, C=C, scale=scale, mm=_F32)
+  kern = functools.partial(_dstates_kernel, nt=nt, C=C, scale=scale, mm=_mm(_F32, be, kc))
   kspec, vspec, sspec, hspec = _state_specs(t, nt, bk, bv)
   return _call(kern, (jax.ShapeDtypeStruct((bh, nt, kp, vp), _F32), jax.ShapeDtypeStruct((bh, kp, vp), _F32)),
                (bh, kp // bk, vp // bv), [kspec, vspec, kspec, sspec], [hspec, sspec],
@@ -406,7 +421,7 @@ def chunk_dqkv(q: Array, k: Array, v: Array, G: Array, h: Array, dh: Array, do: 
   be = resolve_backend(backend, interpret)
   bv = kc.value_tile(vp, be)
   nv = vp // bv
-  kern = functools.partial(_dqkv_kernel, C=C, c=c, scale=scale, mm=_F32)
+  kern = functools.partial(_dqkv_kernel, C=C, c=c, scale=scale, mm=_mm(_F32, be, kc))
   kspec = pl.BlockSpec((None, C, kp), lambda b, n, j: (b, n, 0))
   vspec = pl.BlockSpec((None, C, bv), lambda b, n, j: (b, n, j))
   hspec = pl.BlockSpec((None, None, kp, bv), lambda b, n, j: (b, n, 0, j))
@@ -425,7 +440,7 @@ def chunk_intra(q: Array, k: Array, G: Array, *, C: int, c: int, interpret: bool
   Returns A: [BH, T, C] f32, rows nC..nC+C-1 = chunk n's ``A_rs`` (r ≥ s, zero above; no scale)."""
   bh, t, kp = q.shape
   be = resolve_backend(backend, interpret)
-  kern = functools.partial(_intra_kernel, C=C, c=c, mm=_mm(q.dtype))
+  kern = functools.partial(_intra_kernel, C=C, c=c, mm=_mm(q.dtype, be, kc))
   kspec = pl.BlockSpec((None, C, kp), lambda b, n: (b, n, 0))
   aspec = pl.BlockSpec((None, C, C), lambda b, n: (b, n, 0))
   return _call(kern, jax.ShapeDtypeStruct((bh, t, C), _F32), (bh, t // C), [kspec, kspec, kspec], aspec,
@@ -441,7 +456,7 @@ def chunk_output_split(q: Array, v: Array, G: Array, h: Array, A: Array, *, C: i
   vp = v.shape[-1]
   be = resolve_backend(backend, interpret)
   bv = kc.value_tile(vp, be)
-  kern = functools.partial(_output_split_kernel, scale=scale, mm=_mm(v.dtype))
+  kern = functools.partial(_output_split_kernel, scale=scale, mm=_mm(v.dtype, be, kc))
   kspec = pl.BlockSpec((None, C, kp), lambda b, n, j: (b, n, 0))
   vspec = pl.BlockSpec((None, C, bv), lambda b, n, j: (b, n, j))
   hspec = pl.BlockSpec((None, None, kp, bv), lambda b, n, j: (b, n, 0, j))
@@ -457,7 +472,8 @@ def chunk_dqk_intra(q: Array, k: Array, v: Array, G: Array, do: Array, *, C: int
   bh, t, kp = q.shape
   vp = v.shape[-1]
   be = resolve_backend(backend, interpret)
-  kern = functools.partial(_dqk_intra_kernel, C=C, c=c, scale=scale, mm_in=_mm(v.dtype))
+  kern = functools.partial(_dqk_intra_kernel, C=C, c=c, scale=scale, mm_in=_mm(v.dtype, be, kc),
+                           mm32=_mm(_F32, be, kc))
   kspec = pl.BlockSpec((None, C, kp), lambda b, n: (b, n, 0))
   vspec = pl.BlockSpec((None, C, vp), lambda b, n: (b, n, 0))
   outs = (jax.ShapeDtypeStruct((bh, t, kp), _F32),) * 2
@@ -474,7 +490,7 @@ def chunk_inter_bwd(k: Array, v: Array, G: Array, h: Array, dh: Array, do: Array
   vp = v.shape[-1]
   be = resolve_backend(backend, interpret)
   bv = kc.value_tile(vp, be)
-  kern = functools.partial(_inter_bwd_kernel, C=C, nv=vp // bv, bv=bv, scale=scale)
+  kern = functools.partial(_inter_bwd_kernel, C=C, nv=vp // bv, bv=bv, scale=scale, mm32=_mm(_F32, be, kc))
   kspec = pl.BlockSpec((None, C, kp), lambda b, n: (b, n, 0))
   vspec = pl.BlockSpec((None, C, vp), lambda b, n: (b, n, 0))
   hspec = pl.BlockSpec((None, None, kp, vp), lambda b, n: (b, n, 0, 0))

@@ -4,7 +4,7 @@ Mathematical Functions", arXiv:2312.08472).
 front    real-number track: evolution from f = x finds programs for 2^x on (0, 1] that beat Taylor at every
          op count 3–10 and the same-size minimax polynomial at several op counts (float64, max relative
          error on a dense validation grid), within the variant's budget.
-float32  float32 track: the shipped exp (Cody–Waite + degree-6 kernel + integer 2^n) is < 1 ULP on every
+float32  float32 track: the shipped exp (Cody–Waite + evolved 6-FMA kernel + integer 2^n) is < 1 ULP on every
          input with a finite normal result (a stratified sample here; the exhaustive sweep is a script),
          and its speed vs jnp.exp in a stacked, cache-resident jit benchmark.
 """

@@ -8,7 +8,8 @@ Mathematical Functions". arXiv:2312.08472.
   ``"pallas"`` (one ``pallas_call`` over a (P, N) grid; interpreted on CPU), ``"auto"`` (Pallas on
   GPU/TPU, XLA on CPU).
 * :func:`exp`, :func:`exp2` — float32 only: rounding by a magic-constant FMA, Cody–Waite range
-  reduction, a fitted degree-6 Horner kernel, 2^n added as an integer to the exponent field, two selects
+  reduction, a 6-FMA kernel (exp: evolved by :mod:`kernels.autonumerics.search_f32`, a degree-6
+  Horner form; exp2: fitted), 2^n added as an integer to the exponent field, two selects
   for the out-of-range inputs (:mod:`kernels.autonumerics.expf`); ``impl``: ``"xla"``, ``"pallas"``
   (elementwise kernel with the same body), ``"reference"`` (float64 exp rounded to float32, computed with
   numpy; not traceable), ``"auto"``.

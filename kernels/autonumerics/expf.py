@@ -1,5 +1,5 @@
-"""Float32 exp and exp2 (jnp form): one rounding FMA, Cody–Waite, a degree-6 Horner kernel, and the
-exponent added as an integer; plus the classical pipeline the package shipped before, kept as a baseline.
+"""Float32 exp and exp2 (jnp form): one rounding FMA, Cody–Waite, an evolved 6-FMA kernel (degree-6 Horner
+form), and the exponent added as an integer; plus the classical pipeline the package shipped before, kept as a baseline.
 
 Real et al. "AutoNumerics-Zero: Automated Discovery of State-of-the-Art Mathematical Functions".
 arXiv:2312.08472 (float32 track: < 1 ULP, speed under XLA; range reduction is standard, not searched).
@@ -10,7 +10,9 @@ Shipped exp(x) (:func:`exp_f32`), every step one IEEE float32 op under XLA CPU (
   2. ``m = M - t = -n`` (exact; written ``M - t`` because XLA's simplifier folds ``(a + M) - M``
      to ``a``, which would throw the rounding away);
   3. Cody–Waite ``r = (x + m·C1) + m·C2``, C1 = 0.693359375 (9 bits), C2 = -2.12194440e-4, two FMAs;
-  4. kernel ``e^r ≈ sum_k c_k r^k``, degree 6, Horner (6 FMAs), c_0 = c_1 = 1 (:data:`EXP_COEFFS6`);
+  4. kernel ``e^r ≈ p(r)``: the program evolved by the float32 search (:func:`evolved_kernel`, constants
+     :data:`EXP_EVOLVED`; 6 FMAs, a degree-6 Horner chain with c_0 = c_1 = 1, descended from the search's
+     Horner-6 seed). The package shipped the fitted :data:`EXP_COEFFS6` in the same pipeline before;
   5. ``2^n`` by one integer add into the exponent field, ``bits(y) = bits(p) + (bits(t) << 23)``
      (the shift drops bits(M)'s high bits and leaves n·2^23 in two's complement). This is exact and
      stays a normal float for every x in [EXP_LO, EXP_HI]: at n = 128, x <= EXP_HI gives r < 0 and
@@ -45,7 +47,8 @@ Array = jax.Array
 
 __all__ = ["exp_f32", "exp2_f32", "EXP_COEFFS6", "EXP2_COEFFS5", "EXP_COEFFS", "EXP_COEFFS_DEG6", "EXP2_COEFFS",
            "C1", "C2", "LOG2E", "MAGIC", "fit_kernel", "fit_kernel_sequential", "cody_waite_exp", "cody_waite_exp2",
-           "shipped_exp"]
+           "shipped_exp", "exp_with_kernel", "reduce_exp", "EXP_EVOLVED",
+           "evolved_kernel"]
 
 LOG2E = 1.44269504088896341
 C1 = 0.693359375
@@ -130,20 +133,62 @@ def _specials(x: Array, y: Array, lo: float, hi: float) -> Array:
   return jnp.where(x <= f32(hi), y, x + f32(jnp.inf))      # x > hi -> inf; NaN -> NaN
 
 
-def shipped_exp(x: Array, coeffs: tuple[float, ...] = EXP_COEFFS6) -> Array:
-  """The shipped exp pipeline (steps 1–6 of the module doc) with the given Horner kernel. x: [...] float32."""
+def exp_with_kernel(x: Array, kernel) -> Array:
+  """The shipped exp pipeline (steps 1–3, 5, 6 of the module doc) around any kernel ``p(r) ≈ e^r``.
+
+  x: [...] float32; kernel: float32 [...] -> [...] (r in about [-ln2/2, ln2/2]). Used by the float32
+  search (:mod:`kernels.autonumerics.search_f32`) to score candidate kernels inside the real pipeline.
+  """
+  r, t = reduce_exp(x)
+  return _specials(x, _add_exponent(kernel(r), t), _LO, _HI)
+
+
+def reduce_exp(x: Array) -> tuple[Array, Array]:
+  """Steps 1–3 of the module doc: ``(r, t)`` with ``r ≈ x - n·ln2`` (float32) and ``bits(t) = bits(MAGIC) + n``."""
   f32 = jnp.float32
   t = x * f32(LOG2E) + f32(MAGIC)
   m = f32(MAGIC) - t
   r = x + m * f32(C1)
   r = r + m * f32(C2)
-  p = _horner(coeffs, r)
-  return _specials(x, _add_exponent(p, t), _LO, _HI)
+  return r, t
+
+
+def shipped_exp(x: Array, coeffs: tuple[float, ...] = EXP_COEFFS6) -> Array:
+  """The exp pipeline (steps 1–6 of the module doc) with the given Horner kernel. x: [...] float32."""
+  return exp_with_kernel(x, lambda r: _horner(coeffs, r))
+
+
+# Shipped exp kernel, EVOLVED by the float32 track of the search (:mod:`kernels.autonumerics.search_f32`):
+#   nice python -m kernels.autonumerics.search_f32 --seed=0 --generations=99 --n_sample=12288 --out=DIR
+# 99 generations x 128 children from the seeds f = x, Horner-5, Horner-6 and Estrin-6 (float64 minimax
+# constants), fitness = the whole exp's max ULP on a float32 sample + replay; the winner (6 FMAs, depth 6)
+# descends from the Horner-6 seed; its constants were then coordinate-searched (±k float32 ULPs) inside
+# this pipeline on 24M inputs and validated on 48M others (0.8805 ULP there; EXP_COEFFS6: 0.8846).
+# Listing of the evolved program (x = r), lowest coefficient first in EXP_EVOLVED:
+#   t0 = fma(0.0013836206635460258, x, 0.008374854922294617); t1 = fma(t0, x, 0.04166838899254799)
+#   t2 = fma(t1, x, 0.16666454076766968); t3 = fma(t2, x, 0.49999991059303284)
+#   t4 = fma(t3, x, 1); t5 = fma(t4, x, 1); return t5
+EXP_EVOLVED: tuple[float, ...] = (1.0, 1.0, 0.49999991059303284, 0.16666454076766968,
+                                 0.04166838899254799, 0.008374854922294617, 0.0013836206635460258)
+
+
+def evolved_kernel(r: Array) -> Array:
+  """The evolved kernel e^r ≈ p(r) on [-ln2/2, ln2/2], written out as the search printed it (6 FMAs).
+
+  r: [...] float32. Each ``a * b + c`` below is one fused FMA under XLA CPU (every product has one use).
+  """
+  f32 = jnp.float32
+  t0 = f32(0.0013836206635460258) * r + f32(0.008374854922294617)
+  t1 = t0 * r + f32(0.04166838899254799)
+  t2 = t1 * r + f32(0.16666454076766968)
+  t3 = t2 * r + f32(0.49999991059303284)
+  t4 = t3 * r + f32(1.0)
+  return t4 * r + f32(1.0)
 
 
 def exp_f32(x: Array) -> Array:
-  """The shipped float32 exp (jnp form): :func:`shipped_exp` with the degree-6 kernel :data:`EXP_COEFFS6`."""
-  return shipped_exp(x, EXP_COEFFS6)
+  """The shipped float32 exp (jnp form): the pipeline of the module doc around :func:`evolved_kernel`."""
+  return exp_with_kernel(x, evolved_kernel)
 
 
 def exp2_f32(x: Array) -> Array:

@@ -339,8 +339,10 @@ def _load(path: str, cfg: SearchConfig):
   return p, z["err"], z["op_counts"], int(z["generation"]), int(z["evaluated"])
 
 
-def _select_archive(programs: Program, err: np.ndarray, ops: np.ndarray, fp: np.ndarray, elites: int):
-  """Dedup by (op count, fingerprint) and keep the best ``elites`` per op count."""
+def _select_archive(programs: Program, err: np.ndarray, ops: np.ndarray, fp: np.ndarray, elites: int,
+                    return_index: bool = False):
+  """Dedup by (op count, fingerprint) and keep the best ``elites`` per op count (``ops`` may be any integer
+  niche key). ``return_index``: also return the kept row indices (for per-row side data)."""
   order = np.lexsort((err, ops))
   seen, keep, per = set(), [], {}
   for i in order:
@@ -353,7 +355,8 @@ def _select_archive(programs: Program, err: np.ndarray, ops: np.ndarray, fp: np.
     per[int(ops[i])] = per.get(int(ops[i]), 0) + 1
     keep.append(i)
   keep = np.array(keep, np.int64)
-  return Program(*(np.asarray(f)[keep] for f in programs)), err[keep], ops[keep]
+  sel = Program(*(np.asarray(f)[keep] for f in programs)), err[keep], ops[keep]
+  return (*sel, keep) if return_index else sel
 
 
 def _fingerprint(programs: Program, probe_x, ops_set) -> np.ndarray:

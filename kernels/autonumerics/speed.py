@@ -28,7 +28,7 @@ from kernels.common import benchmark
 
 __all__ = ["stacked", "stacked_pallas", "exp_cases", "time_cases", "one_core_bench", "SHIPPED_EXP", "SHIPPED_EXP2"]
 
-SHIPPED_EXP = "autonumerics.exp (shipped: CW + Horner-6, integer 2^n)"
+SHIPPED_EXP = "autonumerics.exp (shipped: CW + evolved 6-FMA kernel, integer 2^n)"
 SHIPPED_EXP2 = "autonumerics.exp2 (shipped)"
 
 
@@ -85,6 +85,7 @@ def exp_cases(all_cases: bool = True) -> dict[str, Callable]:
   cases = {
       "jnp.exp": jnp.exp,
       SHIPPED_EXP: expf.exp_f32,
+      "same pipeline, fitted Horner-6 (EXP_COEFFS6, shipped before)": lambda x: expf.shipped_exp(x, expf.EXP_COEFFS6),
       "previous exp (CW + deg 7, floor, two-step 2^n, 3 selects)": lambda x: expf.cody_waite_exp(x, expf.EXP_COEFFS),
       "CW + minimax deg 6, classical pipeline (1.03 ULP)": lambda x: expf.cody_waite_exp(x, expf.EXP_COEFFS_DEG6),
       "jnp.exp2": jnp.exp2,

@@ -297,11 +297,19 @@ def test_shipped_kernels_approximation_error():
   # measured sample maxima sit at 0.86 / 0.76 ULP.
   ld = np.longdouble
   r = np.linspace(-math.log(2) / 2, math.log(2) / 2, 200001).astype(ld)
-  p = np.zeros_like(r)
-  for ck in np.asarray(expf.EXP_COEFFS6, np.float32).astype(ld)[::-1]:
-    p = p * r + ck
-  assert expf.EXP_COEFFS6[:2] == (1.0, 1.0)
-  assert np.max(np.abs(p / np.exp(r) - 1)) <= 2.0 ** -28
+  # (previous fitted kernel: 2^-28; the shipped evolved kernel was selected on the whole pipeline's max ULP,
+  # trading some approximation error (measured 2^-27.21, i.e. <= 0.08 ULP of the result anywhere) for
+  # rounding errors that cancel better; its bound is 2^-27, and the pipeline is checked below and exhaustively)
+  for coeffs, bound in ((expf.EXP_COEFFS6, 2.0 ** -28), (expf.EXP_EVOLVED, 2.0 ** -27)):
+    p = np.zeros_like(r)
+    for ck in np.asarray(coeffs, np.float32).astype(ld)[::-1]:
+      p = p * r + ck
+    assert coeffs[:2] == (1.0, 1.0) and np.array_equal(np.float32(coeffs), np.asarray(coeffs))
+    assert np.max(np.abs(p / np.exp(r) - 1)) <= bound
+  # the shipped kernel is exactly the Horner form of EXP_EVOLVED (written out by hand in expf.py)
+  rr = jnp.asarray(np.float32(r[::7]))
+  assert np.array_equal(np.asarray(jax.jit(expf.evolved_kernel)(rr)),
+                        np.asarray(jax.jit(lambda v: expf._horner(expf.EXP_EVOLVED, v))(rr)))
   r = np.linspace(-0.5, 0.5, 200001).astype(ld)
   q = np.zeros_like(r)
   for ck in np.asarray(expf.EXP2_COEFFS5, np.float32).astype(ld)[::-1]:
@@ -415,3 +423,106 @@ def test_search_resume_equals_uninterrupted(tmp_path):
   assert np.allclose(recomputed.astype(np.float64), full.train_err, rtol=1e-9)
   with pytest.raises(ValueError, match="pop"):
     search.SearchConfig(pop=0).validate()
+
+
+# ------------------------------------------------------------------------------------------------
+# The float32 track of the search (an evolved kernel e^r on the reduced range).
+
+from kernels.autonumerics import search_f32  # noqa: E402
+
+
+def _f32_program_numpy(p: pr.Program, r: np.ndarray) -> np.ndarray:
+  """Independent float32 evaluation (numpy): ADD/SUB rounded once to float32, FMA = float32(u·v + w) with
+  u·v exact in float64 (24 + 24 bits) and one double rounding of the sum (wrong only when the float64 sum
+  lands on a float32 tie: ~2^-29 per op, never hit on a few thousand inputs)."""
+  ops, a, b, c = (np.asarray(f) for f in p[:4])
+  K = p.n_consts
+  regs = [r.astype(np.float32)] + [np.full_like(r, np.float32(v), dtype=np.float32) for v in np.asarray(p.consts)]
+  for i in range(p.length):
+    u, v, w = (regs[j].astype(np.float64) for j in (a[i], b[i], c[i]))
+    if ops[i] == pr.OP_ADD:
+      y = u + v
+    elif ops[i] == pr.OP_SUB:
+      y = u - v
+    elif ops[i] == pr.OP_FMA:
+      y = u * v + w
+    else:
+      raise AssertionError(f"op {ops[i]} not expected in the float32 track")
+    regs.append(y.astype(np.float32))
+  del K
+  return regs[int(p.out)]
+
+
+def _pipeline_points_numpy(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """The shipped reduction redone in numpy (float64 intermediates are exact here, each step rounded once to
+  float32 as its FMA does): n = rint(x·float32(log2 e)), r = (x - n·C1) - n·C2; reference exp(x)·2^-n
+  in long double."""
+  x64 = x.astype(np.float64)
+  n = np.rint(x64 * np.float64(np.float32(expf.LOG2E)))
+  r1 = (x64 - n * np.float64(np.float32(expf.C1))).astype(np.float32).astype(np.float64)
+  r = (r1 - n * np.float64(np.float32(expf.C2))).astype(np.float32)
+  return r, np.ldexp(np.exp(x.astype(np.longdouble)), -n.astype(int))
+
+
+def _ulp_numpy_ref(y32: np.ndarray, ref: np.ndarray) -> np.ndarray:
+  e = np.floor(np.log2(ref.astype(np.float64)))
+  return (np.abs(y32.astype(np.longdouble) - ref) / np.ldexp(np.longdouble(1), (e - 23).astype(int))).astype(np.float64)
+
+
+def test_f32_search_improves_a_seed_and_its_fitness_is_the_true_float32_error(tmp_path):
+  cfg = search_f32.F32Config(length=6, n_consts=6, pop=16, generations=2, elites=2, lm_steps=4, n_train=17,
+                             n_sample=512, n_replay=64, refine_top=2, seeds=("horner5",), seed=3)
+  xs = search_f32.sample_x(jax.random.PRNGKey(cfg.seed), cfg.n_sample)
+  r, ref = _pipeline_points_numpy(xs)
+  seed = search_f32.seed_programs(("horner5",), 6, 6)[0]
+  seed = seed._replace(consts=np.asarray(seed.consts).astype(np.float32).astype(np.float64))
+  e_seed = _ulp_numpy_ref(_f32_program_numpy(seed, r), ref).max()
+  ck = str(tmp_path / "f32.npz")
+  res = search_f32.run_search_f32(cfg, checkpoint=ck)
+  assert res.generations == 2 and res.evaluated == 32 and set(res.seed_names[i] for i in res.lineage) == {"horner5"}
+  best = int(np.argmin(res.ulp))
+  bp = pr.Program(*(np.asarray(f)[best] for f in res.programs))
+  # constants are float32 values; the reported fitness is the whole exp's max ULP on the final sample
+  # (base + replay), recomputed here with the numpy reduction, numpy float32 arithmetic and a long-double
+  # reference (agreement within the float64 reference's error, ~2^-29 ULP; 1e-6 is loose)
+  assert np.array_equal(np.asarray(bp.consts), np.asarray(bp.consts).astype(np.float32).astype(np.float64))
+  final = np.unique(np.concatenate([xs, res.replay]))
+  fr, fref = _pipeline_points_numpy(final)
+  e_best = _ulp_numpy_ref(_f32_program_numpy(bp, fr), fref).max()
+  assert abs(e_best - res.ulp[best]) < 1e-6, (e_best, res.ulp[best])
+  # the rounded minimax degree-5 seed is > 2 ULP; LM + the float32 coordinate search must do better
+  assert e_best < e_seed - 0.05, (e_best, e_seed)
+  # ... and that is the error of the real exp with this kernel (straight-line code inside expf's pipeline)
+  y = np.asarray(jax.jit(lambda v: expf.exp_with_kernel(v, lambda q: search_f32.compile_kernel(bp)(
+      q, jnp.asarray(np.float32(bp.consts)))))(jnp.asarray(final)))
+  assert abs(_ulp_numpy_ref(y, np.exp(final.astype(np.longdouble))).max() - e_best) < 1e-6
+  # resuming from the checkpoint continues (one more generation) without losing the archive
+  more = search_f32.run_search_f32(search_f32.F32Config(**{**cfg.__dict__, "generations": 3}), checkpoint=ck)
+  assert more.generations == 3 and more.evaluated == 48
+
+
+def test_f32_where_chain_equals_straight_line_and_numpy_fma():
+  # Without a MUL op the where-chain evaluator (the search's fitness) and the straight-line code that is
+  # shipped compute the same float32 values as true FMAs (numpy oracle above), bitwise.
+  r = search_f32.sample_r(jax.random.PRNGKey(1), 2048)
+  progs = search_f32.seed_programs(("horner6", "estrin6"), 7, 8)
+  P = pr.Program(*(np.stack([np.asarray(p[f]) for p in progs]) for f in range(6)))
+  e, _ = search_f32.kernel_ulp(P, r, (pr.OP_ADD, pr.OP_SUB, pr.OP_FMA))
+  for i, p in enumerate(progs):
+    want = _f32_program_numpy(p, r)
+    got = np.asarray(jax.jit(lambda v, c: search_f32.compile_kernel(p)(v, c))(
+        jnp.asarray(r), jnp.asarray(np.float32(p.consts))))
+    assert np.array_equal(got, want)
+    # the kernel target: error against e^r (numpy long double)
+    assert abs(_ulp_numpy_ref(want, np.exp(r.astype(np.longdouble))).max() - e[i]) < 1e-6
+  assert [search_f32.depth_np(p) for p in progs] == [6, 4]
+  assert [int(pr.op_count_np(p)) for p in progs] == [6, 7]
+
+
+def test_ulp_move_equals_repeated_nextafter():
+  v = np.float32([0.5, -0.25, 1e-3, -3.0, 0.0])
+  for k in (1, -1, 3, -5):
+    want = v.copy()
+    for _ in range(abs(k)):
+      want = np.nextafter(want, np.float32(np.inf) if k > 0 else np.float32(-np.inf))
+    assert np.array_equal(search_f32._ulp_move(v, k), want)

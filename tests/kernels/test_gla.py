@@ -172,6 +172,8 @@ def test_kernel_config_rejects_bad_tiles_and_layouts():
     gla_config.GLAKernelConfig(block_k=8)
   with pytest.raises(ValueError, match="intra"):
     gla_config.GLAKernelConfig(intra="tiled")
+  with pytest.raises(ValueError, match="f32_dot"):
+    gla_config.GLAKernelConfig(f32_dot="tf32")
 
 
 @pytest.mark.parametrize("impl", ["xla", "pallas"])

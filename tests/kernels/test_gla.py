@@ -140,6 +140,23 @@ def test_forward_state_and_gradients_match_float64(impl, shape):
     assert _rel(a, r) < 1e-4, (name, _rel(a, r))
 
 
+def test_xla_many_blocks_and_head_groups_match_float64(monkeypatch):
+  """The XLA path's CPU layout: several blocks of chunks carried by the loop, in independent head groups
+  (xla.HEAD_SPLIT), under strong decay; forward, state and gradients vs float64. Blocks are made small
+  (64 rows × heads) so a short sequence spans 4 of them (a shape no other test uses: the jit cache keys
+  on shapes, not on the patched constant)."""
+  monkeypatch.setattr(xla, "BLOCK_ROW_HEADS", 64)
+  monkeypatch.setattr(xla, "HEAD_SPLIT", 2)
+  shape = (1, 100, 2, 16, 8)                 # C = 32 (B·H·C = 64): one chunk per block, 4 blocks, 2 head groups
+  args = _inputs(shape, norm=0.1, seed=21)
+  q, k, v, g, h0, do, dht = args
+  o, s, grads = _value_and_grads("xla", args)
+  o_np, s_np = _np_gla(q, k, v, g, shape[3] ** -0.5, h0)
+  assert _rel(o, o_np) < 1e-5 and _rel(s, s_np) < 1e-5, (_rel(o, o_np), _rel(s, s_np))
+  for name, a, r in zip(("dq", "dk", "dv", "dlog_g", "dh0"), grads, _f64_grads(args)):
+    assert _rel(a, r) < 1e-4, (name, _rel(a, r))               # same float32 bounds as every other case
+
+
 @pytest.mark.parametrize("intra", ["split", "fused"])
 def test_pallas_key_and_value_tiles_match_float64(intra):
   """Several value tiles (V = 40 padded to 64, tiles of 16) and key tiles in the state passes (K = 20

@@ -1,8 +1,9 @@
 """Claims that ``reproduce`` checks: each paper registers functions that run an experiment and
 return measured figures, the paper's expectation and a verdict decided by a rule stated in code.
 
-To add a paper: write ``experiments/claims/<slug>.py`` with ``@claim(...)`` functions and add the
-module to ``CLAIM_MODULES`` (the registry line).
+To add a paper: write ``experiments/claims/<slug>.py`` with ``@claim(...)`` functions. Claim modules are
+found by name: every module of this package whose name does not start with ``_`` and is not one of the
+shared helper modules in ``HELPER_MODULES``.
 """
 from __future__ import annotations
 
@@ -10,27 +11,21 @@ import dataclasses
 import enum
 import importlib
 import os
+import pkgutil
 from typing import Any, Callable
 
-# The registry line: modules whose import registers claims.
-CLAIM_MODULES: tuple[str, ...] = (
-    "experiments.claims.hopfield",
-    "experiments.claims.gla",
-    "experiments.claims.adaptive_holdout",
-    "experiments.claims.paging",
-    "experiments.claims.nonconvex_lower_bounds",
-    "experiments.claims.quantum_energy",
-    "experiments.claims.dp_sequential",
-    "experiments.claims.slepian_iia",
-    "experiments.claims.autonumerics",
-    "experiments.claims.dp_continual",
-    "experiments.claims.deis",
-    "experiments.claims.early_warning",
-    "experiments.claims.moe_temperature",
-    "experiments.claims.moe_topk",
-    "experiments.claims.interpolants",
-    "experiments.claims.radd",
-)
+# Modules of this package that hold shared helpers, not claims.
+HELPER_MODULES: frozenset[str] = frozenset({"report"})
+
+
+def _discover() -> tuple[str, ...]:
+  names = sorted(m.name for m in pkgutil.iter_modules(__path__)
+                 if not m.name.startswith("_") and m.name not in HELPER_MODULES)
+  return tuple(f"{__name__}.{n}" for n in names)
+
+
+# Modules whose import registers claims (found by name; tests may replace this tuple).
+CLAIM_MODULES: tuple[str, ...] = _discover()
 
 
 def pyplot():
@@ -101,9 +96,31 @@ class Context:
     return [make() for make in makers]
 
   def scratch(self, name: str) -> str:
-    path = os.path.join(self.out_dir, "runs", name)
+    """A scratch directory for ``name`` under ``out_dir/runs/<variant>/`` (keyed by variant: a smoke run
+    and a small run into the same output directory never share a training workdir)."""
+    path = os.path.join(self.out_dir, "runs", self.variant, name)
     os.makedirs(path, exist_ok=True)
     return path
+
+  def train(self, cfg, name: str, task=None, log: Callable[[str], None] | None = None):
+    """Trains ``cfg`` through ``train_lib`` in ``scratch(name)``; a rerun resumes or reloads the finished run.
+
+    Args:
+      cfg: a training config (validated here before anything compiles).
+      name: the scratch run's name (include what distinguishes runs: mixer, seed, ...).
+      task: the task to train; default ``build_task(cfg)`` (the registered task of ``cfg.task``).
+      log: progress lines; default silent.
+    Returns: ``(task, result, workdir)`` with ``result`` a ``train_lib.TrainResult``.
+    """
+    from experiments import train_lib
+    from experiments.configs.common import validate_train
+    from experiments.tasks import build_task
+    validate_train(cfg)
+    if task is None:
+      task = build_task(cfg)
+    workdir = self.scratch(name)
+    res = train_lib.train(task, cfg, workdir, log=log or (lambda s: None))
+    return task, res, workdir
 
 
 @dataclasses.dataclass(frozen=True)

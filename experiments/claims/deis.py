@@ -262,20 +262,16 @@ def _frechet(fa: np.ndarray, fb: np.ndarray) -> float:
 def digits(ctx: Context) -> Outcome:
   from sklearn.neural_network import MLPClassifier
 
-  from experiments import train_lib
   from experiments.tasks.deis import T_BINS
   from experiments.train_lib.writers import read_metrics
   from experiments.configs.deis import get_config
-  from experiments.tasks import build_task
   from models.common.diffusion import time_grid
   from models.deis import coefficients_for, euler_t_sample, multistep_sample, rho_rk_sample
 
   q = DIGITS[ctx.variant]
   cfg = get_config(ctx.variant)
   cfg.seed, cfg.train.tensorboard = ctx.seed, False
-  task = build_task(cfg)
-  workdir = ctx.scratch("deis_digits")
-  res = train_lib.train(task, cfg, workdir, log=ctx.log)
+  task, res, workdir = ctx.train(cfg, "deis_digits", log=ctx.log)
   test_loss = res.eval_metrics["eval/test_loss"]
   eps = task.eps_fn(task.sampling_params(res.state.params, res.state.extra))   # EMA weights when on
   # the held-out loss curve (one row per evaluated step; a re-run appends, keep the last row per step)

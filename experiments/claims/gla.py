@@ -51,13 +51,10 @@ def _build(cfg):
 
 def _train(ctx: Context, mixer: str, log=None):
   """Trains (or, if the scratch run is complete, reloads) one model; returns (task, result, workdir)."""
-  from experiments import train_lib
   cfg = _config(ctx.variant, mixer)
   cfg.seed = ctx.seed
-  task = _build(cfg)
-  workdir = ctx.scratch(f"gla_lm/{mixer}_seed{ctx.seed}")
   t0 = time.perf_counter()
-  res = train_lib.train(task, cfg, workdir, log=log or (lambda s: None))
+  task, res, workdir = ctx.train(cfg, f"gla_lm/{mixer}_seed{ctx.seed}", task=_build(cfg), log=log)
   wall = time.perf_counter() - t0
   timing_path = os.path.join(workdir, "claim_timing.json")
   if res.start_step == 0:  # a fresh run: keep its timing for later re-uses of the finished run

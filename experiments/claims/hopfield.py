@@ -192,10 +192,8 @@ def _cand_name(c):
 @claim("hopfield", "mil", "HopfieldPooling for multiple-instance learning (digits-bags)",
        "HopfieldPooling ≈ attention-MIL: not below any baseline pooling, and above mean pooling (test AUC)")
 def mil(ctx: Context) -> Outcome:
-  from experiments import train_lib
   from experiments.configs.hopfield import get_config
   from experiments.metrics import mean_and_se
-  from experiments.tasks import build_task
 
   n_seeds = MIL_SEEDS[ctx.variant]
   poolings = tuple(MIL_CANDIDATES)
@@ -209,8 +207,7 @@ def mil(ctx: Context) -> Outcome:
         cfg.model.pooling, cfg.seed = pooling, seed
         cfg.model.update(cand)
         cfg.train.tensorboard = False
-        workdir = ctx.scratch(f"hopfield_mil/{pooling}_{_cand_name(cand)}_seed{seed}")
-        ev = train_lib.train(build_task(cfg), cfg, workdir, log=lambda s: None).eval_metrics
+        ev = ctx.train(cfg, f"hopfield_mil/{pooling}_{_cand_name(cand)}_seed{seed}")[1].eval_metrics
         if best is None or ev["eval/val_auc"] > best[0]:
           best = (ev["eval/val_auc"], ev["eval/auc"], cand)
       auc[pooling].append(best[1])

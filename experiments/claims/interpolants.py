@@ -95,7 +95,6 @@ def _train(ctx: Context, path: str, gamma: str, source: str, target: str):
   """Trains b and s through ``train_lib`` (task ``interpolants``, config ``experiments/configs/interpolants.py``
   at ``ctx.variant``) in a scratch workdir; re-running resumes or reuses it. Returns (task, b, s, losses, cfg)
   with ``losses: [k, 2]`` the logged (L_b, L_s) of the last logged steps."""
-  from experiments import train_lib
   from experiments.configs.common import validate_train
   from experiments.configs.interpolants import get_config
   from experiments.tasks.interpolants import InterpolantFields
@@ -106,9 +105,8 @@ def _train(ctx: Context, path: str, gamma: str, source: str, target: str):
   cfg.data.update(source=source, target=target)
   validate_train(cfg)                # built directly, not by name: works before the TASKS line exists
   InterpolantFields.validate(cfg)
-  task = InterpolantFields(cfg)
-  workdir = ctx.scratch(f"interpolants_{path}_{gamma}_{source}_{target}")
-  res = train_lib.train(task, cfg, workdir, log=ctx.log)
+  task, res, workdir = ctx.train(cfg, f"interpolants_{path}_{gamma}_{source}_{target}",
+                                 task=InterpolantFields(cfg), log=ctx.log)
   b, s = task.fields(res.state.params)
   rows = {r["step"]: r for r in read_metrics(workdir) if "loss_b" in r}
   losses = np.array([[rows[k]["loss_b"], rows[k][f"loss_{cfg.model.score}"]] for k in sorted(rows)])

@@ -39,7 +39,6 @@ LOSS_SE_MULT, LOSS_REL = 4.0, 0.01
 
 def _train(ctx: Context):
   """Trains (or reloads the finished scratch run of) the variant's RADD model; returns (task, params)."""
-  from experiments import train_lib
   from experiments.configs.common import validate_train
   from experiments.configs.radd import get_config
   from experiments.tasks.radd_lm import RADDLM
@@ -48,9 +47,7 @@ def _train(ctx: Context):
   cfg.train.tensorboard = False
   validate_train(cfg)
   RADDLM.validate(cfg)
-  task = RADDLM(cfg)
-  workdir = ctx.scratch(f"radd_lm/{cfg.loss}_seed{ctx.seed}")
-  res = train_lib.train(task, cfg, workdir, log=lambda s: None)
+  task, res, _ = ctx.train(cfg, f"radd_lm/{cfg.loss}_seed{ctx.seed}", task=RADDLM(cfg))
   return task, res.state.params, res.eval_metrics
 
 

@@ -93,3 +93,67 @@ def test_cli_exit_status_and_list(tmp_path):
   bad = subprocess.run([sys.executable, "-m", "experiments.reproduce", "--only=nope", f"--out={tmp_path}"],
                        capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
   assert bad.returncode != 0 and "nope" in bad.stderr
+
+
+def test_rerun_reuses_results_of_the_same_revision(fake_claims, tmp_path, monkeypatch):
+  calls = []
+  claims.claim("count", "c", "Counts its runs", "-")(
+      lambda ctx: calls.append(1) or Outcome(measured={"n": len(calls)}, verdict=Verdict.HOLDS, rule="r"))
+  reproduce.run(["count"], "smoke", str(tmp_path), log=lambda s: None)
+  lines = []
+  results, _ = reproduce.run(["count"], "smoke", str(tmp_path), log=lines.append)
+  assert len(calls) == 1 and results[0]["reused"] and results[0]["measured"] == {"n": 1}
+  assert any("stored result" in l for l in lines)
+  reproduce.run(["count"], "small", str(tmp_path), log=lambda s: None)          # another variant: reruns
+  assert len(calls) == 2
+  reproduce.run(["count"], "small", str(tmp_path), log=lambda s: None, force=True)
+  assert len(calls) == 3
+  monkeypatch.setattr(reproduce, "code_revision", lambda: "another-revision")  # code changed: reruns
+  results, _ = reproduce.run(["count"], "small", str(tmp_path), log=lambda s: None)
+  assert len(calls) == 4 and not results[0].get("reused")
+  # errors are never reused
+  claims.claim("count", "boom", "Raises", "-")(lambda ctx: calls.append(1) or 1 / 0)
+  reproduce.run(["count/boom"], "small", str(tmp_path), log=lambda s: None)
+  reproduce.run(["count/boom"], "small", str(tmp_path), log=lambda s: None)
+  assert len(calls) == 6
+
+
+def test_interrupt_leaves_a_valid_partial_report(fake_claims, tmp_path):
+  def _interrupt(ctx):
+    raise KeyboardInterrupt
+  claims.claim("toy", "stop", "Ctrl-C here", "-")(_interrupt)
+  with pytest.raises(KeyboardInterrupt):
+    reproduce.run(["toy"], "smoke", str(tmp_path), log=lambda s: None)
+  saved = json.load(open(tmp_path / "results.json"))
+  assert saved["partial"] and [c["id"] for c in saved["claims"]] == ["toy/holds", "toy/fails"]
+  report = open(tmp_path / "REPORT.md").read()
+  assert "Partial report (interrupted)" in report and "**holds**" in report
+
+
+def test_report_opens_with_a_summary_per_paper(fake_claims, tmp_path):
+  reproduce.run([], "smoke", str(tmp_path), log=lambda s: None)
+  report = open(tmp_path / "REPORT.md").read()
+  summary = report[:report.index("## Measurements")]
+  assert "| toy | 1 / 2 |" in summary and "| other | 0 / 1 |" in summary
+  assert "![toy.png](figures/toy.png)" in summary
+
+
+def test_scratch_runs_are_keyed_by_variant(tmp_path):
+  """`reproduce --variant=smoke` then the default variant into one output directory: each variant trains
+  in its own workdir (before, the second run found a workdir holding a run of another config)."""
+  from experiments.claims import Context
+  from experiments.configs.hopfield import get_config
+  cfg = get_config("smoke")
+  cfg.train.tensorboard = False
+  _, res, wd_smoke = Context("smoke", str(tmp_path)).train(cfg, "mil")
+  other = get_config("smoke")
+  other.train.tensorboard, other.train.total_steps = False, cfg.train.total_steps + 2
+  _, res2, wd_small = Context("small", str(tmp_path)).train(other, "mil")
+  assert wd_smoke != wd_small and res2.start_step == 0
+  assert res.final_metrics and res2.final_metrics
+
+
+def test_claim_modules_are_found_by_name():
+  names = {m.rsplit(".", 1)[1] for m in claims.CLAIM_MODULES}
+  assert {"hopfield", "gla", "radd"} <= names and "report" not in names
+  assert all(not n.startswith("_") for n in names)

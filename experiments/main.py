@@ -1,18 +1,27 @@
 """The zoo's launcher: train any registered task from a locked ml_collections config.
 
   python -m experiments.main --config=experiments/configs/<slug>.py:<variant> --workdir=DIR \
-      [--config.train.total_steps=...] [--distributed]
+      [--config.train.total_steps=...] [--distributed] [--verbosity=0]
 
-Re-running the same command resumes from the newest checkpoint in DIR. A mistyped override fails
-before anything runs (the config is locked), and the config is checked before anything compiles.
+Re-running the same command resumes from the newest checkpoint in DIR (``metrics.jsonl`` is cut back
+to that step); re-running a finished run trains nothing and keeps its ``summary.json``. A mistyped
+override, a value of the wrong type or a config that fails its checks stops the launcher with one
+line naming the field (the nearest valid field for a typo) and exit status 2, before anything
+compiles. Progress lines always go to stderr; library INFO logging (orbax, jax, absl) is off unless
+``--verbosity=0`` (absl's flag) asks for it.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
+
+from experiments.train_lib import console
+
+PROGRAM = "experiments.main"
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, as path.py:variant.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and TensorBoard events.")
@@ -20,25 +29,57 @@ _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.ini
 flags.mark_flags_as_required(["config", "workdir"])
 
 
+def _finite_or_none(x: float) -> float | None:
+  return x if math.isfinite(x) else None
+
+
+def _write_json(path: str, obj) -> None:
+  """Writes ``obj`` beside ``path`` and renames it over ``path`` (a kill leaves the old or the new file)."""
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    json.dump(obj, f, indent=1)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+
+
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    console.fail(PROGRAM, f"unexpected arguments: {argv[1:]}")
   # Imported here so `--help` and config errors come before jax starts.
   from experiments import tasks, train_lib
-  config = _CONFIG.value
-  task_cls = tasks.validate(config)
+  config, workdir = _CONFIG.value, _WORKDIR.value
+  try:
+    task_cls = tasks.validate(config)
+  except (ValueError, TypeError) as e:
+    console.fail(PROGRAM, str(e))
   if _DISTRIBUTED.value:
     train_lib.initialize_distributed()
   import jax
-  logging.info("devices: %s", jax.devices())
-  task = task_cls(config)
-  result = train_lib.train(task, config, _WORKDIR.value, log=lambda s: logging.info("%s", s))
+  console.say(f"devices: {jax.devices()}")
+  try:
+    task = task_cls(config)
+  except (ValueError, TypeError, OSError) as e:  # e.g. a data path that does not exist
+    console.fail(PROGRAM, f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e))
+  try:
+    result = train_lib.train(task, config, workdir, log=console.say)
+  except train_lib.ConfigError as e:
+    console.fail(PROGRAM, str(e))
+  except train_lib.NonFiniteError as e:
+    console.fail(PROGRAM, str(e), status=1)
+  path = os.path.join(workdir, "summary.json")
+  if result.start_step >= config.train.total_steps and os.path.exists(path):
+    console.say(f"run already complete: {path} kept")
+    with open(path, encoding="utf-8") as f:
+      print(json.dumps(json.load(f)))
+    return
+  trained = result.start_step < config.train.total_steps  # else a finished run without its summary
   summary = {"final": result.final_metrics, "eval": result.eval_metrics,
-             "steps_per_second": result.steps_per_second, "compile_seconds": result.compile_seconds}
-  with open(os.path.join(_WORKDIR.value, "summary.json"), "w", encoding="utf-8") as f:
-    json.dump(summary, f, indent=1)
+             "steps_per_second": _finite_or_none(result.steps_per_second) if trained else None,
+             "compile_seconds": result.compile_seconds if trained else None}
+  _write_json(path, summary)
   print(json.dumps(summary))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=console.flags_parser(PROGRAM, config_flag="config"))

@@ -27,7 +27,7 @@ def base_config(task: str, variant: str) -> ml_collections.ConfigDict:
       grad_clip=0.0,        # 0 = off
       log_every=50,
       eval_every=0,         # 0 = only at the end
-      checkpoint_every=0,   # 0 = only at the end
+      checkpoint_every=0,   # 0 = only at the end; every small / paper variant sets one (test_configs checks)
       max_checkpoints=2,
       num_devices=0,        # 0 = all visible devices
       tensorboard=True,

@@ -36,4 +36,6 @@ def get_config(variant: str = "small") -> ml_collections.ConfigDict:
   elif variant == "paper":
     c.model.update(width=512, depth=6)
     c.train.update(total_steps=30000, log_every=1000, eval_every=3000, checkpoint_every=5000)
+  else:  # small: a checkpoint at every evaluation (10 over the run)
+    c.train.update(checkpoint_every=250)
   return c

@@ -57,4 +57,6 @@ def get_config(variant: str = "small") -> ml_collections.ConfigDict:
     c.data.update(seq_len=512, eval_windows=1024)
     c.train.update(batch_size=32, total_steps=20_000, learning_rate=1e-3, warmup_steps=1000, log_every=200,
                    eval_every=2000, checkpoint_every=2000)
+  else:  # small: a checkpoint at every evaluation (6 over the run)
+    c.train.update(checkpoint_every=50)
   return c

@@ -51,4 +51,6 @@ def get_config(variant: str = "small") -> ml_collections.ConfigDict:
     c.data.update(n_train_bags=1000, n_val_bags=500, n_test_bags=1000)
     c.model.update(hidden=128, num_heads=8)
     c.train.update(total_steps=6000, log_every=500, eval_every=2000, checkpoint_every=2000)
+  else:  # small (seconds per run, 40 runs per claim): one checkpoint half way and one at the end
+    c.train.update(checkpoint_every=500)
   return c

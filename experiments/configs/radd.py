@@ -56,4 +56,6 @@ def get_config(variant: str = "small") -> ml_collections.ConfigDict:
     c.data.update(seq_len=256, eval_windows=2048, eval_samples=4)
     c.train.update(batch_size=64, total_steps=50_000, learning_rate=1e-3, warmup_steps=2500, log_every=200,
                    eval_every=5000, checkpoint_every=5000)
+  else:  # small: every 10 % of the run
+    c.train.update(checkpoint_every=50)
   return c

@@ -14,11 +14,15 @@ from experiments.train_lib import mesh as mesh_lib
 from experiments.train_lib.checkpoint import Checkpoints
 from experiments.train_lib.state import TrainState, num_params
 from experiments.train_lib.step import make_optimizer, make_train_step
-from experiments.train_lib.writers import MetricWriter, Progress
+from experiments.train_lib.writers import MetricWriter, Progress, read_metrics, truncate_metrics
 
 # Fields of a config that may change between a run and its resumption.
 RESUMABLE_CHANGES = ("train.total_steps", "train.log_every", "train.eval_every", "train.checkpoint_every",
                      "train.max_checkpoints", "train.num_devices")
+
+
+class ConfigError(ValueError):
+  """The config cannot run here: the workdir holds another run's config, or the devices do not fit it."""
 
 
 class NonFiniteError(FloatingPointError):
@@ -60,7 +64,7 @@ def _check_config_matches(workdir: str, config: Any) -> None:
     changed = sorted(k for k in set(now) | set(before)
                      if now.get(k) != before.get(k) and k not in RESUMABLE_CHANGES)
     if changed:
-      raise ValueError(f"workdir {workdir} holds a run with another config; differing fields: "
+      raise ConfigError(f"workdir {workdir} holds a run with another config; differing fields: "
                        f"{', '.join(changed)}. Use a new --workdir.")
   with open(path, "w", encoding="utf-8") as f:
     json.dump(now, f, indent=1, sort_keys=True)
@@ -70,6 +74,11 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
           log: Callable[[str], None] = print) -> TrainResult:
   """Trains ``task`` as ``config.train`` says, resuming from the newest checkpoint in ``workdir``.
 
+  On resume from step s, the rows of ``metrics.jsonl`` after s (logged by the interrupted run after
+  its checkpoint) are dropped and TensorBoard is told to hide them, so every step appears once.
+  Re-running a finished run trains nothing: it reports the logged final metrics and a fresh
+  evaluation.
+
   Args:
     task: an ``experiments.tasks.Task`` (init, loss, train_batch, evaluate).
     config: the run's ``ml_collections.ConfigDict`` (already validated).
@@ -78,10 +87,14 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
     log: where progress lines go.
   """
   tc = config.train
+  # Device checks before config.json is written: a run that cannot start must not claim the workdir.
+  try:
+    mesh = mesh_lib.make_mesh(tc.num_devices, "config.train.num_devices")
+    mesh_lib.check_batch_size(tc.batch_size, mesh, "config.train.batch_size")
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
   os.makedirs(workdir, exist_ok=True)
   _check_config_matches(workdir, config)
-  mesh = mesh_lib.make_mesh(tc.num_devices)
-  mesh_lib.check_batch_size(tc.batch_size, mesh, "train.batch_size")
   tx = make_optimizer(tc)
   init_key, train_key = jax.random.split(jax.random.PRNGKey(config.seed))
 
@@ -99,9 +112,12 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
     start = 0
     log(f"new run in {workdir}: {num_params(state.params):,} parameters, {mesh.devices.size} device(s)")
   start = int(start)
+  dropped = truncate_metrics(workdir, start)
+  if dropped:
+    log(f"metrics.jsonl: dropped {dropped} row(s) logged after step {start} by the interrupted run")
 
   step_fn = make_train_step(task.loss, tx, mesh)
-  writer = MetricWriter(workdir, tensorboard=tc.tensorboard)
+  writer = MetricWriter(workdir, tensorboard=tc.tensorboard, start_step=start)
   progress = Progress(tc.total_steps, start, log)
   end = tc.total_steps if stop_after is None else min(tc.total_steps, stop_after)
   pending: list[tuple[int, dict]] = []  # device metrics not yet checked, so steps don't sync
@@ -149,6 +165,8 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
         ckpts.save(done, state)
     steps_run = end - start
     if steps_run <= 0 and start >= tc.total_steps:  # re-run of a finished run: report its evaluation
+      last = {k: v for r in read_metrics(workdir) if r.get("step") == start
+              for k, v in r.items() if k != "step" and not k.startswith("eval/") and isinstance(v, float)}
       eval_metrics = {f"eval/{k}": float(v) for k, v in task.evaluate(state.params, state.extra).items()}
       log(f"run already complete at step {start}; eval | "
           + " | ".join(f"{k} {v:.4g}" for k, v in eval_metrics.items()))

@@ -23,13 +23,16 @@ def initialize_distributed(coordinator_address: str | None = None, num_processes
   _distributed_initialized = True
 
 
-def make_mesh(num_devices: int | None = None) -> Mesh:
-  """A 1-D data-parallel mesh over the first ``num_devices`` devices (all devices by default)."""
+def make_mesh(num_devices: int | None = None, name: str = "num_devices") -> Mesh:
+  """A 1-D data-parallel mesh over the first ``num_devices`` devices (all devices by default).
+
+  ``name`` is how errors call the argument (``train.num_devices`` from a config).
+  """
   devices = jax.devices()
   if num_devices is None or num_devices <= 0:
     num_devices = len(devices)
   if num_devices > len(devices):
-    raise ValueError(f"num_devices: expected at most {len(devices)} (the visible devices), got {num_devices}")
+    raise ValueError(f"{name}: expected at most {len(devices)} (the visible devices), got {num_devices}")
   return Mesh(np.asarray(devices[:num_devices]), (DATA_AXIS,))
 
 

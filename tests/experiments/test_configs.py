@@ -3,8 +3,6 @@ with exactly the parameters of an uninterrupted run; bad configs fail with the f
 import glob
 import importlib.util
 import os
-import subprocess
-import sys
 
 import jax
 import numpy as np
@@ -84,21 +82,13 @@ def test_unknown_config_field_is_rejected_by_the_locked_config():
     cfg.train.lerning_rate = 0.1
 
 
-def test_launcher_end_to_end_with_resume_and_override_errors(tmp_path):
-  """The absl launcher: a mistyped override fails naming it; a run trains; re-running resumes."""
-  base = [sys.executable, "-m", "experiments.main",
-          f"--config={os.path.join(REPO, 'experiments', 'configs', 'hopfield.py')}:smoke",
-          f"--workdir={tmp_path / 'run'}"]
-  env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-  bad = subprocess.run(base + ["--config.train.lerning_rate=0.1"], capture_output=True, text=True, env=env,
-                       cwd=tmp_path, timeout=300)
-  assert bad.returncode != 0 and "lerning_rate" in bad.stderr
-  assert not os.path.exists(tmp_path / "run" / "checkpoints")
-  ok = subprocess.run(base + ["--config.train.total_steps=4"], capture_output=True, text=True, env=env,
-                      cwd=tmp_path, timeout=300)
-  assert ok.returncode == 0, ok.stderr[-3000:]
-  assert os.path.exists(tmp_path / "run" / "summary.json")
-  again = subprocess.run(base + ["--config.train.total_steps=6"], capture_output=True, text=True, env=env,
-                         cwd=tmp_path, timeout=300)
-  assert again.returncode == 0, again.stderr[-3000:]
-  assert "resumed from step 4" in again.stderr
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=os.path.basename)
+def test_small_and_paper_variants_checkpoint_periodically(path):
+  """A killed small or paper run loses at most one checkpoint interval, never the whole run."""
+  for v in ("small", "paper"):
+    t = load(path, v)[0].train
+    assert isinstance(t.checkpoint_every, int) and 0 < t.checkpoint_every <= t.total_steps, (v, t.checkpoint_every)
+    assert t.total_steps // t.checkpoint_every >= 2, f"{v}: one checkpoint over {t.total_steps} steps"
+
+
+# The launcher in subprocesses (override errors, kill and resume, logging): tests/experiments/test_runs.py.

@@ -91,6 +91,38 @@ def test_train_resume_is_exact_and_writes_metrics(tmp_path):
   again = train_lib.train(LinearRegression(cfg), cfg, str(tmp_path / "part"), log=lines.append)
   assert again.start_step == 8 and int(again.state.step) == 8
   assert again.eval_metrics == resumed.eval_metrics
+  assert again.final_metrics == resumed.final_metrics != {}  # read back from metrics.jsonl, not emptied
+  # the interrupted run logged its stop step 5 too; otherwise the rows are the uninterrupted run's
+  part_rows = train_lib.read_metrics(str(tmp_path / "part"))
+  assert [r for r in part_rows if r["step"] != 5] == train_lib.read_metrics(str(tmp_path / "full"))
+
+
+def test_resume_with_more_total_steps_equals_the_longer_run(tmp_path):
+  """total_steps may grow on resume; with a constant schedule the extended run is the longer run."""
+  long = _config(total_steps=8)
+  full = train_lib.train(LinearRegression(long), long, str(tmp_path / "full"), log=lambda s: None)
+  short = _config(total_steps=4)
+  train_lib.train(LinearRegression(short), short, str(tmp_path / "part"), log=lambda s: None)
+  lines = []
+  ext = train_lib.train(LinearRegression(long), long, str(tmp_path / "part"), log=lines.append)
+  assert ext.start_step == 4 and any(l.startswith("resumed from step 4") for l in lines)
+  for a, b in zip(jax.tree.leaves(full.state), jax.tree.leaves(ext.state)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  train_rows = lambda d: [r for r in train_lib.read_metrics(str(d)) if "loss" in r]
+  assert train_rows(tmp_path / "part") == train_rows(tmp_path / "full")
+
+
+def test_truncate_metrics_drops_rows_after_the_step_and_torn_lines(tmp_path):
+  rows = [{"step": s, "loss": 1.0 / s} for s in (2, 4, 6)] + [{"step": 4, "eval/x": 0.5}]
+  path = tmp_path / "metrics.jsonl"
+  text = "".join(json.dumps(r) + "\n" for r in rows)
+  path.write_text(text + '{"step": 8, "lo')  # a line cut short by a kill
+  assert train_lib.truncate_metrics(str(tmp_path), 4) == 2  # the row of step 6 and the torn line
+  assert train_lib.read_metrics(str(tmp_path)) == [rows[0], rows[1], rows[3]]
+  assert os.listdir(tmp_path) == ["metrics.jsonl"]  # replaced by rename: no temporary left
+  assert train_lib.truncate_metrics(str(tmp_path), 4) == 0
+  assert train_lib.truncate_metrics(str(tmp_path), 0) == 3 and path.read_text() == ""
+  assert train_lib.truncate_metrics(str(tmp_path / "absent"), 3) == 0
 
 
 def test_nonfinite_guard_names_step_and_keeps_last_good_checkpoint(tmp_path):
@@ -117,7 +149,7 @@ def test_resume_with_a_different_config_is_refused(tmp_path):
   cfg = _config()
   train_lib.train(LinearRegression(cfg), cfg, str(tmp_path), stop_after=2, log=lambda s: None)
   cfg.train.learning_rate = 0.01
-  with pytest.raises(ValueError, match="train.learning_rate"):
+  with pytest.raises(train_lib.ConfigError, match="train.learning_rate"):
     train_lib.train(LinearRegression(cfg), cfg, str(tmp_path), log=lambda s: None)
   with open(tmp_path / "config.json") as f:
     assert json.load(f)["train.learning_rate"] == 0.05
@@ -125,5 +157,9 @@ def test_resume_with_a_different_config_is_refused(tmp_path):
 
 def test_batch_size_must_divide_devices(tmp_path, devices):
   cfg = _config(batch_size=6)
-  with pytest.raises(ValueError, match="train.batch_size"):
+  with pytest.raises(train_lib.ConfigError, match="config.train.batch_size"):
     train_lib.train(LinearRegression(cfg), cfg, str(tmp_path), log=lambda s: None)
+  cfg = _config(num_devices=len(devices) + 1)
+  with pytest.raises(train_lib.ConfigError, match="config.train.num_devices"):
+    train_lib.train(LinearRegression(cfg), cfg, str(tmp_path), log=lambda s: None)
+  assert not os.path.exists(tmp_path / "config.json")  # a run that cannot start does not claim the workdir

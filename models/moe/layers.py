@@ -18,6 +18,18 @@ output never depends on the other rows of the batch.
 
 Dispatch and combine are einsums with the one-hot ``[B, L, E, C]`` tensors (GShard's form), so all
 experts run as one batched einsum on their ``[E, B·C, D]`` buffers.
+
+**Non-finite tokens.** A one-hot einsum multiplies every token by the zeros of every other token's
+slots, and ``0 · NaN = NaN``: one NaN token would poison its whole routing group. So a token whose
+input row holds a NaN/±inf (or whose router logits are not finite) is *dropped* before dispatch
+(``Router``'s rule, see :mod:`models.moe.routers`): its input is replaced by 0, it is routed to no
+expert (index -1) and takes **no capacity slot**, and its output row is NaN (as a position-wise
+feed-forward layer would give it). ``aux.valid[b, l]`` is False for it, ``aux.num_nonfinite`` counts
+such tokens, and the two losses average over the valid tokens only (finite, with finite parameter
+gradients). Capacity C is still computed from L (a static shape). Every other token's output, routing
+and slot are therefore bitwise those of the same group with the token removed and the same C. Likewise
+a routed token whose expert output is not finite (an overflow) gets a NaN output row without
+reaching the others (expert outputs are masked before the combine einsum).
 """
 from __future__ import annotations
 
@@ -48,7 +60,8 @@ class MoEAux(NamedTuple):
     expert_index: [B, L, K] int32 selected experts (descending logit).
     gates: [B, L, K] combine weights before capacity drops (softmax over the K selected logits).
     kept: [B, L, K] bool, the assignment got a slot (dropped ones contribute nothing).
-    num_dropped: [] int32, dropped (token, choice) assignments in the whole batch.
+    num_dropped: [] int32, (token, choice) assignments of valid tokens dropped for lack of capacity, in
+      the whole batch.
     expert_load: [E] int32, slots used per expert, summed over the batch rows.
     capacity: [] int32, slots per expert per row, C.
     temperature: [] the router's τ (1 without a temperature).
@@ -56,6 +69,10 @@ class MoEAux(NamedTuple):
     router_z_loss: [] ``mean logsumexp(logits)²``.
     aux_loss: [] ``load_balancing_weight · load_balancing_loss + z_loss_weight · router_z_loss``, to add
       to the training loss.
+    valid: [B, L] bool, False for a token dropped because its input (or its router logits) is not
+      finite: it was routed nowhere, its output row is NaN, its router logits/probs are NaN, its
+      ``expert_index`` -1 and ``gates`` 0; the losses ignore it.
+    num_nonfinite: [] int32, the number of such dropped tokens in the batch.
   """
   router_logits: Array
   router_probs: Array
@@ -69,6 +86,8 @@ class MoEAux(NamedTuple):
   load_balancing_loss: Array
   router_z_loss: Array
   aux_loss: Array
+  valid: Array
+  num_nonfinite: Array
 
 
 class MoEBlock(nn.Module):
@@ -153,8 +172,11 @@ class MoEBlock(nn.Module):
     r = router(x)
     routing = jax.vmap(lambda i, g: route(i, g, e, capacity, self.priority))(r.index, r.gates)
 
+    # A dropped (non-finite) token takes no slot; its input is zeroed too, since 0 · NaN = NaN in the
+    # one-hot dispatch einsum would reach every slot of its row.
+    xs = jnp.where(r.valid[..., None], x, 0).astype(dt)
     hi = jax.lax.Precision.HIGHEST  # one-hot gathers/scatters: keep them exact on accelerators
-    buffers = jnp.einsum("blec,bld->ebcd", routing.dispatch.astype(dt), x.astype(dt), precision=hi)
+    buffers = jnp.einsum("blec,bld->ebcd", routing.dispatch.astype(dt), xs, precision=hi)
     if self.expert == "mlp":
       experts = MLPExperts(e, hidden_features=self.hidden_features, features=d,
                            activation=self.expert_activation, dtype=dt, param_dtype=self.param_dtype,
@@ -162,17 +184,24 @@ class MoEBlock(nn.Module):
     else:
       experts = LinearExperts(e, features=d, dtype=dt, param_dtype=self.param_dtype, name="experts")
     out = experts(buffers.reshape(e, b * capacity, d)).reshape(e, b, capacity, d)
+    # an overflowing expert output would leak the same way through the combine einsum (0 · inf): mask
+    # it, and give the tokens that used such a slot a NaN row instead.
+    finite_out = jnp.all(jnp.isfinite(out), axis=-1)                      # [E, B, C]
+    out = jnp.where(finite_out[..., None], out, 0)
     y = jnp.einsum("blec,ebcd->bld", routing.combine.astype(dt), out, precision=hi)
+    bad_slot = jnp.any(routing.dispatch & ~finite_out.transpose(1, 0, 2)[:, None], axis=(2, 3))  # [B, L]
+    y = jnp.where((r.valid & ~bad_slot)[..., None], y, jnp.asarray(jnp.nan, y.dtype))
 
-    lb = load_balancing_loss(r.probs, r.index[..., 0])
-    z = router_z_loss(r.logits)
+    lb = load_balancing_loss(r.probs, r.index[..., 0], mask=r.valid)
+    z = router_z_loss(r.logits, mask=r.valid)
     aux = MoEAux(
         router_logits=r.logits, router_probs=r.probs, expert_index=r.index, gates=r.gates,
         kept=routing.kept, num_dropped=jnp.sum(routing.num_dropped).astype(jnp.int32),
         expert_load=jnp.sum(routing.expert_load, axis=0).astype(jnp.int32),
         capacity=jnp.asarray(capacity, jnp.int32), temperature=r.temperature,
         load_balancing_loss=lb, router_z_loss=z,
-        aux_loss=self.load_balancing_weight * lb + self.z_loss_weight * z)
+        aux_loss=self.load_balancing_weight * lb + self.z_loss_weight * z,
+        valid=r.valid, num_nonfinite=jnp.sum(~r.valid).astype(jnp.int32))
     y = y.astype(dt)
     if self.return_aux:
       return y, aux

@@ -20,6 +20,16 @@ Functional forms (:func:`gate_logits`, :func:`select_top_k`, :func:`dense_gates`
 Flax module :class:`Router` owns the parameters and returns a :class:`RouterOutput`.
 Router arithmetic runs in ``promote(x.dtype, float32)`` (float32 for bf16/f32 inputs, float64 under
 x64), the dtype contract's "softmax in float32".
+
+**Non-finite tokens are dropped, not routed.** A token whose input row holds a NaN or ±inf, or whose
+logits are not all finite (an overflow), is *dropped*: ``RouterOutput.valid`` is False, its ``index``
+is ``-1`` (no expert: it takes no capacity slot in :func:`models.moe.routing.route`) and its ``gates``
+are 0; its ``logits`` and ``probs`` are reported as NaN (the router could not score it). Every other
+token's outputs are bitwise those of the same batch without it. The cost is two ``jnp.where`` (on the
+router input and on the logits), not a second pass: the dropped token's input is replaced by 0 before
+the matmul, so the parameter gradients stay finite (for a non-finite *input*; a finite input whose
+logits overflow is dropped in the forward pass, but its gradient through τ may be NaN).
+:func:`select_top_k` applies the same rule to rows of logits with a non-finite entry.
 """
 from __future__ import annotations
 
@@ -29,6 +39,10 @@ from typing import Any, Callable, NamedTuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+import numpy as np
+
+from kernels.common.checks import check_in_range
 
 Array = jax.Array
 Dtype = Any
@@ -54,16 +68,20 @@ class RouterOutput(NamedTuple):
   Attributes:
     logits: [..., E] the softmax arguments (after activation, temperature and bias).
     probs: [..., E] the dense softmax of ``logits`` (what the load-balancing loss averages).
-    index: [..., K] int32 selected experts, in descending logit order (index[..., 0] = argmax).
+    index: [..., K] int32 selected experts, in descending logit order (index[..., 0] = argmax);
+      -1 for a dropped (non-finite) token.
     gates: [..., K] combine weights of the selected experts: softmax over the K selected logits
-      (sums to one; for K = E it is the dense softmax, permuted by ``index``).
+      (sums to one; for K = E it is the dense softmax, permuted by ``index``); 0 for a dropped token.
     temperature: [] τ (1 for the gates without a temperature).
+    valid: [...] bool, False for a token dropped because its input or logits are not finite (its
+      ``logits`` and ``probs`` are NaN, ``index`` -1, ``gates`` 0; see the module docstring).
   """
   logits: Array
   probs: Array
   index: Array
   gates: Array
   temperature: Array
+  valid: Array
 
 
 def _check_array(x: Any, name: str, min_ndim: int = 1) -> None:
@@ -86,12 +104,16 @@ def gate_logits(scores: Array, bias: Array | None = None, *, temperature: Array 
   Args:
     scores: [..., E] linear scores ``W x``.
     bias: [E] or None.
-    temperature: τ > 0 (scalar) or None (no division).
+    temperature: τ > 0 (a scalar, checked when it is a Python number; an array is not checked) or None
+      (no division).
     activation: a key of :data:`ACTIVATIONS` or None (no activation).
   Returns:
     [..., E] logits, in ``scores``' dtype.
   """
   _check_float(scores, "scores")
+  if isinstance(temperature, (bool, np.bool_)) or (
+      isinstance(temperature, (int, float, np.number)) and not temperature > 0):
+    raise ValueError(f"gate_logits: temperature: expected a positive scalar or None, got {temperature!r}")
   z = scores
   if activation is not None:
     if activation not in ACTIVATIONS:
@@ -109,6 +131,10 @@ def gate_logits(scores: Array, bias: Array | None = None, *, temperature: Array 
 def select_top_k(logits: Array, k: int) -> tuple[Array, Array]:
   """Top-K sparse softmax: the K largest logits and the softmax over them.
 
+  A row with a non-finite logit (NaN, ±inf) is dropped: its index is -1 and its gates 0 (and no NaN
+  reaches the other rows or the gradient). ``index`` is an integer selection: it has no derivative;
+  ``gates`` are differentiable in the selected logits.
+
   Args:
     logits: [..., E] floating.
     k: number of selected experts, 1 <= k <= E.
@@ -119,23 +145,32 @@ def select_top_k(logits: Array, k: int) -> tuple[Array, Array]:
   e = logits.shape[-1]
   if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= e:
     raise ValueError(f"k: expected an int in [1, {e}] (the number of experts), got {k!r}")
-  vals, index = jax.lax.top_k(logits, k)
-  return jax.nn.softmax(vals, axis=-1), index.astype(jnp.int32)
+  valid = jnp.all(jnp.isfinite(logits), axis=-1, keepdims=True)
+  vals, index = jax.lax.top_k(jnp.where(valid, logits, 0), k)
+  gates = jnp.where(valid, jax.nn.softmax(vals, axis=-1), 0)
+  return gates, jnp.where(valid, index, -1).astype(jnp.int32)
 
 
 def dense_gates(gates: Array, index: Array, num_experts: int) -> Array:
   """Scatter per-choice gates back to a dense ``[..., E]`` weight matrix (zero for unselected experts).
 
   Args:
-    gates: [..., K] weights; index: [..., K] int expert ids (distinct along K).
+    gates: [..., K] weights; index: [..., K] int expert ids in [-1, E) (distinct along K; -1, a dropped
+      token's "no expert", contributes nothing). Checked when concrete; under jit an id outside
+      [-1, E) also contributes nothing (``checkify`` reports it).
     num_experts: E.
   Returns:
     [..., E] in ``gates``' dtype.
   """
   _check_float(gates, "gates")
   _check_array(index, "index")
+  if not jnp.issubdtype(index.dtype, jnp.integer):
+    raise TypeError(f"dense_gates: index: expected an integer dtype, got {index.dtype}")
   if tuple(index.shape) != tuple(gates.shape):
     raise ValueError(f"index: expected the shape of gates {tuple(gates.shape)}, got {tuple(index.shape)}")
+  if not isinstance(num_experts, int) or isinstance(num_experts, bool) or num_experts < 1:
+    raise ValueError(f"dense_gates: num_experts: expected a positive int, got {num_experts!r}")
+  check_in_range(index, "index", "dense_gates", -1, num_experts)
   onehot = jax.nn.one_hot(index, num_experts, dtype=gates.dtype)          # [..., K, E]
   return jnp.einsum("...k,...ke->...e", gates, onehot)
 
@@ -201,8 +236,9 @@ class Router(nn.Module):
     kernel = self.param("kernel", nn.initializers.variance_scaling(0.1, "fan_in", "truncated_normal"),
                         (x.shape[-1], e), self.param_dtype)
     bias = self.param("bias", nn.initializers.zeros, (e,), self.param_dtype) if self.use_bias else None
-    scores = jnp.einsum("...d,de->...e", x.astype(ct), kernel.astype(ct),
-                        precision=jax.lax.Precision.HIGHEST)
+    finite_x = jnp.all(jnp.isfinite(x), axis=-1)                         # [...]: a NaN token is dropped
+    xs = jnp.where(finite_x[..., None], x, 0).astype(ct)                  # (0 keeps the gradients finite)
+    scores = jnp.einsum("...d,de->...e", xs, kernel.astype(ct), precision=jax.lax.Precision.HIGHEST)
     temperature = jnp.ones((), ct)
     activation = None
     if self.gate in ("temperature", "activation_temperature"):
@@ -217,6 +253,11 @@ class Router(nn.Module):
     logits = gate_logits(scores, None if bias is None else bias.astype(ct),
                          temperature=None if self.gate in ("softmax", "topk") else temperature,
                          activation=activation)
-    probs = jax.nn.softmax(logits, axis=-1)
-    gates, index = select_top_k(logits, k)
-    return RouterOutput(logits=logits, probs=probs, index=index, gates=gates, temperature=temperature)
+    valid = finite_x & jnp.all(jnp.isfinite(logits), axis=-1)
+    safe = jnp.where(valid[..., None], logits, 0)
+    nan = jnp.asarray(jnp.nan, logits.dtype)
+    probs = jnp.where(valid[..., None], jax.nn.softmax(safe, axis=-1), nan)
+    logits = jnp.where(valid[..., None], logits, nan)
+    gates, index = select_top_k(logits, k)          # a NaN row: index -1, gates 0
+    return RouterOutput(logits=logits, probs=probs, index=index, gates=gates, temperature=temperature,
+                        valid=valid)

@@ -48,7 +48,7 @@ class Grad:
   case: str = "grad"
   dtype: str = "float64"
   order: int = 1
-  modes: tuple[str, ...] = ("fwd", "rev")
+  modes: tuple[str, ...] = ("rev",)
   atol: float | None = None
   rtol: float | None = None
   eps: float | None = None

@@ -2,8 +2,8 @@
 
 Oracles are independent of the code under test: numpy float64 formulas of the gates, brute-force
 sorting for top-K, a per-token Python loop for capacity routing and for the whole block, hand-computed
-losses, a finite difference for the temperature gradient, and the exact (W, τ) -> (cW, cτ) symmetry of
-the linear temperature gate.
+losses, a finite difference for the temperature gradient, the exact (W, τ) -> (cW, cτ) symmetry of
+the linear temperature gate, and for non-finite tokens the same batch with those tokens removed (bitwise).
 
 Tolerances: float64 checks (scoped ``jax.enable_x64(True)``) at 1e-12 (O(10) flops of O(1) values,
 rounding ~1e-16 each); float32 checks at rtol 1e-5 / atol 1e-5 (rounding 6e-8 times sums over D <= 16
@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.moe import (LinearExperts, MLPExperts, MoEBlock, Router, dense_gates, expert_capacity,
+from models.moe import (PRIORITIES, LinearExperts, MLPExperts, MoEBlock, Router, dense_gates, expert_capacity,
                         gate_logits, load_balancing_loss, route, router_z_loss, select_top_k)
 
 F64 = 1e-12
@@ -492,3 +492,187 @@ def test_bad_arrays_name_the_argument():
     load_balancing_loss(jnp.ones((4, 3)) / 3, jnp.zeros(5, jnp.int32))
   with pytest.raises(ValueError, match="x: expected shape"):
     MLPExperts(3).init(jax.random.PRNGKey(0), jnp.ones((2, 5, 8)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Non-finite tokens: dropped, counted, and invisible to every other token.
+#
+# The oracle is the same batch with the bad tokens *removed* (not replaced: a replacement would take a
+# capacity slot and change who else is dropped), at the same capacity C. C is computed from L, so each
+# case below uses an L for which C(L) = C(L - 1) (asserted); every other token's routing and output must
+# then be bitwise those of the reduced batch.
+
+
+def _poison(x: np.ndarray, kind: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
+  """Makes token 3 of row 0 and token 7 of row 1 non-finite (or, for "overflow", finite but so large
+  that the router's logits overflow); returns the batch and the bad positions."""
+  x = np.array(x)
+  bad = [(0, 3), (1, 7)]
+  for b, t in bad:
+    if kind == "overflow":
+      x[b, t] = 1e38
+    else:
+      x[b, t, 2] = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}[kind]
+  return x, bad
+
+
+def _remove(a: np.ndarray, bad: list[tuple[int, int]]) -> np.ndarray:
+  return np.stack([np.delete(a[b], [t for bb, t in bad if bb == b], axis=0) for b in range(a.shape[0])])
+
+
+@pytest.mark.parametrize("gate,k,cf,priority,kind", [
+    ("topk", 2, 0.5, "position", "nan"),                    # C = 3 for L = 10 and 9: capacity binds
+    ("topk", 1, 1.0, "score", "inf"),                       # C = 3 (ceil 2.5, ceil 2.25)
+    ("softmax", None, 0.8, "position", "-inf"),             # dense gate, K = E = 4: C = 8 (ceil 8, ceil 7.2)
+    ("activation_temperature", 2, 0.5, "score", "overflow"),
+])
+def test_nonfinite_token_is_dropped_and_the_others_are_bitwise_unchanged(gate, k, cf, priority, kind):
+  length = 10
+  kk = E if k is None else k
+  cap = expert_capacity(length, kk, E, cf)
+  assert cap == expert_capacity(length - 1, kk, E, cf)
+  block = MoEBlock(num_experts=E, gate=gate, num_selected=k, hidden_features=H, capacity_factor=cf,
+                   priority=priority, z_loss_weight=1e-2)
+  v = make_params(13, temperature="temperature" in gate, router_scale=4.0)
+  if kind == "overflow":   # a positive kernel column: logit 0 = 8 · 1e38 · 0.5 / τ overflows to inf
+    v["params"]["router"]["kernel"][:, 0] = 0.5
+  x, bad = _poison(np.asarray(_x(14, (2, length, D))), kind)
+  y, aux = _apply(block, v, jnp.asarray(x))
+  y_ref, aux_ref = _apply(block, v, jnp.asarray(_remove(x, bad)))
+  y, y_ref = np.asarray(y), np.asarray(y_ref)
+
+  valid = np.ones((2, length), bool)
+  for b, t in bad:
+    valid[b, t] = False
+  np.testing.assert_array_equal(np.asarray(aux.valid), valid)
+  assert int(aux.num_nonfinite) == 2
+  for b, t in bad:                                         # the dropped token: NaN out, routed nowhere
+    assert np.all(np.isnan(y[b, t]))
+    assert np.all(np.asarray(aux.expert_index)[b, t] == -1) and np.all(np.asarray(aux.gates)[b, t] == 0)
+    assert not np.any(np.asarray(aux.kept)[b, t])
+    assert np.all(np.isnan(np.asarray(aux.router_logits)[b, t]))
+  # every other token: bitwise the reduced batch (values, routing, slots, counts)
+  np.testing.assert_array_equal(_remove(y, bad), y_ref)
+  assert np.all(np.isfinite(y_ref))
+  for name in ("router_logits", "router_probs", "expert_index", "gates", "kept"):
+    np.testing.assert_array_equal(_remove(np.asarray(getattr(aux, name)), bad), np.asarray(getattr(aux_ref, name)))
+  for name in ("num_dropped", "expert_load", "capacity", "temperature"):
+    np.testing.assert_array_equal(np.asarray(getattr(aux, name)), np.asarray(getattr(aux_ref, name)))
+  if cf < 1:
+    assert int(aux.num_dropped) > 0                        # capacity binds: the comparison is not vacuous
+  # the losses ignore the dropped tokens (the sums run over 20 vs 18 rows: equal to rounding)
+  for name in ("load_balancing_loss", "router_z_loss", "aux_loss"):
+    got, ref = float(getattr(aux, name)), float(getattr(aux_ref, name))
+    assert math.isfinite(got)
+    np.testing.assert_allclose(got, ref, rtol=F32)
+  assert int(aux_ref.num_nonfinite) == 0 and np.all(np.asarray(aux_ref.valid))
+
+
+@pytest.mark.parametrize("gate,k,cf", [("topk", 2, 0.5), ("activation_temperature", None, 0.8)])
+def test_nonfinite_token_gives_finite_parameter_gradients_equal_to_the_reduced_batch_f64(gate, k, cf):
+  """d/dparams of (loss over the valid tokens + aux_loss) with a NaN token = that of the batch without it."""
+  length = 10
+  with jax.enable_x64(True):
+    block = MoEBlock(num_experts=E, gate=gate, num_selected=k, hidden_features=H, capacity_factor=cf,
+                     z_loss_weight=1e-2, param_dtype=jnp.float64)
+    params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64),
+                          make_params(15, temperature="temperature" in gate, dtype=np.float64))["params"]
+    x, bad = _poison(np.asarray(_x(16, (2, length, D), jnp.float64)), "nan")
+
+    def loss(p, xx):
+      y, aux = block.apply({"params": p}, xx)
+      return jnp.sum(jnp.where(aux.valid[..., None], jnp.sin(y), 0.0)) + aux.aux_loss
+
+    grad = jax.jit(jax.grad(loss))
+    g = grad(params, jnp.asarray(x))
+    g_ref = grad(params, jnp.asarray(_remove(x, bad)))
+  for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_ref)):
+    assert np.all(np.isfinite(np.asarray(a)))
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=F64, atol=F64)
+  assert np.any(np.asarray(g["router"]["kernel"]) != 0)
+
+
+def test_expert_overflow_stays_in_its_token():
+  """A valid token whose expert output overflows gets a NaN row; the others are bitwise those of the
+  batch with that token replaced (a zero router kernel makes every token's routing the same, so the
+  replacement changes nobody's slot)."""
+  block = MoEBlock(num_experts=E, gate="topk", num_selected=2, expert="linear", capacity_factor=1.0)
+  v = make_params(17, expert="linear")
+  v["params"]["router"]["kernel"][:] = 0.0                # routing = the bias alone, for every token
+  v["params"]["experts"]["kernel"][:, :, 0] = 1.0          # output 0 = sum of the inputs (+ bias)
+  x = np.array(_x(18, (1, 8, D)))
+  x_big = x.copy()
+  x_big[0, 0] = 3e38                                       # finite; 8 · 3e38 overflows to inf
+  y, aux = _apply(block, v, jnp.asarray(x_big))
+  y_ref, aux_ref = _apply(block, v, jnp.asarray(x))
+  y, y_ref = np.asarray(y), np.asarray(y_ref)
+  assert bool(aux.valid[0, 0]) and np.all(np.asarray(aux.kept)[0, 0])   # routed, took its slots
+  assert np.all(np.isnan(y[0, 0]))
+  np.testing.assert_array_equal(y[0, 1:], y_ref[0, 1:])
+  assert np.all(np.isfinite(y_ref)) and int(aux.num_dropped) > 0
+  np.testing.assert_array_equal(np.asarray(aux.kept), np.asarray(aux_ref.kept))
+
+
+def test_functional_routing_with_unrouted_tokens():
+  """select_top_k drops a non-finite row (index -1, gates 0); route gives -1 no slot and every other
+  assignment the brute-force slot of the group without those tokens; dense_gates ignores -1; the losses
+  with a mask equal their closed forms over the counted tokens, with finite gradients."""
+  rng = np.random.default_rng(19)
+  s, k, e, cap = 12, 2, 4, 2
+  logits = rng.standard_normal((s, e)).astype(np.float32)
+  logits[:5, 1] += 3.0                                     # crowd expert 1 so that capacity binds
+  logits[2, 0], logits[9, 3] = np.nan, np.inf
+  gates, index = select_top_k(jnp.asarray(logits), k)
+  keep = np.ones(s, bool)
+  keep[[2, 9]] = False
+  ref_g, ref_i = select_top_k(jnp.asarray(logits[keep]), k)
+  np.testing.assert_array_equal(np.asarray(index)[~keep], -1)
+  np.testing.assert_array_equal(np.asarray(gates)[~keep], 0)
+  np.testing.assert_array_equal(np.asarray(index)[keep], np.asarray(ref_i))
+  np.testing.assert_array_equal(np.asarray(gates)[keep], np.asarray(ref_g))
+  np.testing.assert_array_equal(np.asarray(dense_gates(gates, index, e))[~keep], 0)
+  for priority in PRIORITIES:
+    r = route(index, gates, e, cap, priority)
+    slot = np_route(np.asarray(ref_i), np.asarray(ref_g)[:, 0], e, cap, priority)
+    np.testing.assert_array_equal(np.asarray(r.slot)[keep], slot)
+    np.testing.assert_array_equal(np.asarray(r.slot)[~keep], -1)
+    assert not np.any(np.asarray(r.kept)[~keep]) and not np.any(np.asarray(r.dispatch)[~keep])
+    assert int(r.num_unrouted) == 4 and int(r.num_dropped) == int(np.sum(slot < 0)) > 0
+    np.testing.assert_array_equal(np.asarray(r.expert_load),
+                                  [int(np.sum((np.asarray(ref_i) == j) & (slot >= 0))) for j in range(e)])
+  # masked losses: NaN rows under the mask reach neither the value nor the gradient
+  with jax.enable_x64(True):
+    lg = jnp.asarray(logits, jnp.float64)
+    mask = jnp.asarray(keep)
+    probs = jnp.where(mask[:, None], jax.nn.softmax(jnp.where(mask[:, None], lg, 0)), jnp.nan)
+    first = jnp.asarray(np.asarray(index)[:, 0])
+    p_ok = np_softmax(logits[keep].astype(np.float64))
+    f = np.bincount(np.asarray(index)[keep, 0], minlength=e) / keep.sum()
+    np.testing.assert_allclose(float(load_balancing_loss(probs, first, mask)), e * np.sum(f * p_ok.mean(0)),
+                               rtol=F64)
+    z_ref = np.mean(np.log(np.exp(logits[keep].astype(np.float64)).sum(-1)) ** 2)
+    np.testing.assert_allclose(float(router_z_loss(lg, mask)), z_ref, rtol=F64)
+    gz = np.asarray(jax.grad(router_z_loss)(lg, mask))
+    gp = np.asarray(jax.grad(load_balancing_loss)(probs, first, mask))
+    assert np.all(np.isfinite(gz)) and np.all(gz[~keep] == 0) and np.any(gz[keep] != 0)
+    assert np.all(np.isfinite(gp)) and np.all(gp[~keep] == 0)
+    none = jnp.zeros(s, bool)
+    assert float(router_z_loss(lg, none)) == 0.0 and float(load_balancing_loss(probs, first, none)) == 0.0
+
+
+def test_expert_ids_are_checked_eagerly_and_by_checkify_under_jit():
+  from jax.experimental import checkify
+  index = jnp.array([[0, 1], [4, 2]], jnp.int32)         # 4 is not an expert of E = 4
+  gates = jnp.full((2, 2), 0.5)
+  with pytest.raises(ValueError, match=r"route: index: .*\[-1, 4\).*index \(1, 0\)"):
+    route(index, gates, 4, 2)
+  with pytest.raises(ValueError, match=r"dense_gates: index: .*\[-1, 4\)"):
+    dense_gates(gates, index, 4)
+  err, r = checkify.checkify(jax.jit(lambda i, g: route(i, g, 4, 2)))(index, gates)
+  with pytest.raises(checkify.JaxRuntimeError, match="route: index"):
+    err.throw()
+  # what an unchecked jit call computes: the out-of-range id is unrouted (no slot), as -1 would be
+  np.testing.assert_array_equal(np.asarray(r.kept), [[True, True], [False, True]])
+  assert int(r.num_unrouted) == 1 and int(r.num_dropped) == 0
+  err, _ = checkify.checkify(jax.jit(lambda i, g: route(i, g, 4, 2)))(jnp.clip(index, 0, 3), gates)
+  assert err.get() is None

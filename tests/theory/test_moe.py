@@ -349,3 +349,46 @@ def test_inputs_are_validated():
     M.fit_em(np.zeros((5, 1)), np.zeros(5), p, "temperature", weights=-np.ones(5))
   with pytest.raises(TypeError, match="params"):
     M.check_params((1, 2))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Differentiation policy (the battery tests/batteries/theory_moe.py checks every gradient against finite
+# differences; here: the exact pathwise derivatives of the sampler, the traced = host evaluation of the losses,
+# and the refusals).
+
+
+def test_sample_pathwise_derivatives_and_gate_refusal():
+  """y_i = a_z x_i + b_z + exp(log_nu_z / 2) eps_i: dy_i/db_j = 1[z_i = j] (one-hot rows) and
+  dy_i/dlog_nu_z = (y_i - a_z x_i - b_z) / 2, exactly; the gate parameters enter only through z (refused)."""
+  p = _params(TEMP)
+  with jax.enable_x64(True):
+    draw = jax.jit(lambda b, lnu: M.sample(jax.random.key(4), p._replace(b=b, log_nu=lnu), 50, "temperature")[1])
+    y = np.asarray(draw(p.b, p.log_nu))
+    jb, jn = (np.asarray(j) for j in jax.jacrev(draw, argnums=(0, 1))(p.b, p.log_nu))
+    x, _ = M.sample(jax.random.key(4), p, 50, "temperature")
+    with pytest.raises(TypeError, match="sample in the gate parameters"):
+      jax.grad(lambda b1: M.sample(jax.random.key(4), p._replace(beta1=b1), 50, "temperature")[1].sum())(p.beta1)
+  assert set(np.unique(jb)) == {0.0, 1.0} and np.all(jb.sum(axis=1) == 1.0)
+  z = np.argmax(jb, axis=1)
+  assert 0 < z.sum() < 50                                   # both experts drawn
+  mean = np.asarray(x)[:, 0] * np.asarray(p.a)[z, 0] + np.asarray(p.b)[z]
+  np.testing.assert_allclose(jn[np.arange(50), z], 0.5 * (y - mean), rtol=1e-12, atol=1e-14)
+  assert np.all(jn[np.arange(50), 1 - z] == 0.0)
+
+
+def test_traced_losses_equal_the_host_evaluation_and_host_routines_refuse_tracing():
+  true, est = _perturbed(TOPK, 0.05, "topk")
+  est = M.split_atom(M.MoEParams(*(np.asarray(v[0]) for v in est)), 1, 2)     # 4 atoms: a cell of size 2
+  with jax.enable_x64(True):
+    traced = jax.jit(lambda e: M.voronoi_loss(e, true, "topk", "D2_topk"))(est)
+    host = M.voronoi_loss(est, true, "topk", "D2_topk")
+    assert isinstance(host.total, (np.ndarray, np.floating)) and isinstance(traced.total, jax.Array)
+    for a, b in zip(traced, host):
+      np.testing.assert_allclose(np.asarray(a), b, rtol=1e-13, atol=1e-15)
+    assert float(host.total) > 0 and sorted(host.cell_sizes.tolist()) == [1, 1, 2]
+    with pytest.raises(TypeError, match="grad requires real-valued outputs"):   # a bool selection
+      jax.grad(lambda s: M.topk_mask(s, 2)[0, 0])(jnp.ones((2, 3)))
+    with pytest.raises(TypeError, match="fit_em: init: .*not differentiable"):
+      jax.grad(lambda v: M.fit_em(np.zeros((4, 1)), np.zeros(4), true._replace(b=v), "topk", 2).loglik)(true.b)
+    with pytest.raises(TypeError, match="loglog_slope: .*not differentiable"):
+      jax.grad(lambda v: M.loglog_slope(np.array([1.0, 2.0]), v)[0])(jnp.ones((2, 2)))

@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kernels.common.checks import is_concrete
 from theory.moe.model import MoEParams, check_gate, check_params, gate_logits, log_expert, log_joint
 
 DAMPING = 1e-4      # Levenberg-Marquardt damping, relative to the largest curvature
@@ -65,8 +66,8 @@ def _gate_vec(params: MoEParams, gate: str) -> jax.Array:
 
 def _with_gate_vec(params: MoEParams, v: jax.Array, gate: str) -> MoEParams:
   k, d = params.beta1.shape
-  beta0 = params.beta0.at[:-1].set(v[:k - 1])
-  beta1 = params.beta1.at[:-1].set(v[k - 1:(k - 1) * (d + 1)].reshape(k - 1, d))
+  beta0 = jnp.asarray(params.beta0).at[:-1].set(v[:k - 1])
+  beta1 = jnp.asarray(params.beta1).at[:-1].set(v[k - 1:(k - 1) * (d + 1)].reshape(k - 1, d))
   log_tau = v[-1] if _has_tau(gate) else params.log_tau
   return params._replace(beta0=beta0, beta1=beta1, log_tau=log_tau)
 
@@ -168,12 +169,24 @@ def fit_em(x, y, init: MoEParams, gate: str, top_k: int | None = None, max_iter:
   weight each sample's log-likelihood; zero weights let samples of different sizes share one padded shape
   (one compilation). The reported log-likelihoods are weighted means sum_i w_i log p(y_i|x_i) / sum_i w_i.
   Returns EMResult of numpy float64 arrays (batched like the inputs).
+
+  A host-level fit: it compiles itself and returns numpy, so it cannot run under ``jit``/``vmap`` and is not
+  differentiable (the MLE's derivative in the data would need the implicit function theorem, not unrolled EM):
+  traced inputs raise ``TypeError``.
   """
+  for name, v in (("x", x), ("y", y), ("init", init), ("weights", weights)):
+    if not all(is_concrete(leaf) for leaf in jax.tree.leaves(v)):
+      raise TypeError(f"fit_em: {name}: expected concrete arrays, got a traced value: fit_em is not "
+                      "differentiable or traceable (a host-level EM fit that compiles itself and returns numpy)")
+  if not isinstance(init, MoEParams):
+    raise TypeError(f"fit_em: init: expected MoEParams, got {type(init).__name__}")
   with jax.enable_x64(True):
     x = jnp.asarray(x, jnp.float64)
     y = jnp.asarray(y, jnp.float64)
     if x.ndim not in (2, 3) or y.ndim != x.ndim - 1 or y.shape != x.shape[:-1]:
       raise ValueError(f"x, y: expected [n, d] and [n] (or [R, n, d] and [R, n]), got {x.shape} and {y.shape}")
+    if y.shape[-1] < 1:
+      raise ValueError(f"fit_em: x, y: expected at least one sample (n >= 1), got shapes {x.shape} and {y.shape}")
     w = jnp.ones(y.shape, jnp.float64) if weights is None else jnp.asarray(weights, jnp.float64)
     if w.shape != y.shape:
       raise ValueError(f"weights: expected shape {list(y.shape)} (like y), got {list(w.shape)}")

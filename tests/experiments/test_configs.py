@@ -75,13 +75,6 @@ def test_invalid_hopfield_hyperparameters_name_the_field():
     tasks.build_task(cfg)
 
 
-def test_unknown_config_field_is_rejected_by_the_locked_config():
-  cfg, _ = load(CONFIG_FILES[0], "smoke")
-  cfg.lock()
-  with pytest.raises(AttributeError, match="lerning_rate"):
-    cfg.train.lerning_rate = 0.1
-
-
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=os.path.basename)
 def test_small_and_paper_variants_checkpoint_periodically(path):
   """A killed small or paper run loses at most one checkpoint interval, never the whole run."""
@@ -91,4 +84,5 @@ def test_small_and_paper_variants_checkpoint_periodically(path):
     assert t.total_steps // t.checkpoint_every >= 2, f"{v}: one checkpoint over {t.total_steps} steps"
 
 
-# The launcher in subprocesses (override errors, kill and resume, logging): tests/experiments/test_runs.py.
+# The launcher in subprocesses (override errors, kill and resume, logging): tests/experiments/test_runs.py. A
+# mistyped override is rejected there by the launcher's own locked config flag (not by a config the test locks).

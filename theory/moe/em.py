@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kernels.common.checks import is_concrete
-from theory.moe.model import MoEParams, check_gate, check_params, gate_logits, log_expert, log_joint
+from theory.moe.model import MoEParams, check_gate, check_params, gate_logits, log_joint
 
 DAMPING = 1e-4      # Levenberg-Marquardt damping, relative to the largest curvature
 MAX_HALVINGS = 40
@@ -212,7 +212,3 @@ def fit_em(x, y, init: MoEParams, gate: str, top_k: int | None = None, max_iter:
       return jax.tree.map(lambda v: np.asarray(v[0]), res)
     return jax.tree.map(np.asarray, _fit_batch(x, y, w, init, gate, top_k, int(max_iter), jnp.float64(tol)))
 
-
-def expert_q(params: MoEParams, x, y, r) -> jax.Array:
-  """Expert part of the EM objective, (1/n) sum_ij r_ij log N(y_i; a_j^T x_i + b_j, nu_j): []."""
-  return jnp.sum(r * log_expert(params, x, y)) / x.shape[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 __all__ = ["EvalConfig", "DEFAULT"]
 
 
@@ -16,9 +18,20 @@ class EvalConfig:
   Attributes:
     block_p: programs per tile (a multiple of 8 keeps GPU tiles aligned).
     block_n: inputs per tile (a multiple of 128 on TPU/GPU).
+
+  Both must be positive ints (checked on construction: TypeError / ValueError naming the field).
   """
   block_p: int = 8
   block_n: int = 256
+
+  def __post_init__(self):
+    for name in ("block_p", "block_n"):
+      v = getattr(self, name)
+      if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"EvalConfig: {name}: expected a positive int, got {type(v).__name__} {v!r}")
+      if v < 1:
+        raise ValueError(f"EvalConfig: {name}: expected a positive int, got {v}")
+      object.__setattr__(self, name, int(v))
 
 
 DEFAULT = EvalConfig()

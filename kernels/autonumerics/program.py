@@ -20,6 +20,7 @@ A population is the same NamedTuple with a leading ``[P]`` dim on every field.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -29,8 +30,8 @@ import numpy as np
 Array = jax.Array
 
 __all__ = ["OP_ADD", "OP_SUB", "OP_MUL", "OP_DIV", "OP_FMA", "OP_SQRT", "OP_NAMES", "N_OPS", "Program",
-           "Builder", "validate", "op_count", "op_count_np", "stack", "to_numpy", "horner", "pade",
-           "paper_programs", "PAPER_ERRORS", "format_program"]
+           "Builder", "validate", "op_count", "op_count_np", "live_slots", "without_dead_code", "stack",
+           "to_numpy", "horner", "pade", "paper_programs", "PAPER_ERRORS", "format_program"]
 
 OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FMA, OP_SQRT = range(6)
 OP_NAMES = ("add", "sub", "mul", "div", "fma", "sqrt")
@@ -77,10 +78,21 @@ def stack(programs: list[Program]) -> Program:
 
 
 def validate(p: Program, name: str = "program") -> Program:
-  """Checks shapes, dtypes and the DAG condition (host-side; concrete arrays only). Returns numpy fields."""
+  """Checks shapes, dtypes and the DAG condition on the host. Returns numpy fields.
+
+  The integer fields (the program's structure) must be concrete: a traced one raises ``TypeError``. The
+  constants may be traced (under ``jit``/``grad``: only their shape and dtype are checked, and they are
+  returned as given), so a program can be differentiated or jitted with respect to its constants.
+  """
   if not isinstance(p, Program):
     raise TypeError(f"{name}: expected a kernels.autonumerics.Program, got {type(p).__name__}")
-  ops, a, b, c, out, consts = (np.asarray(f) for f in p)
+  for fname, f in zip(Program._fields[:5], p[:5]):
+    if isinstance(f, jax.core.Tracer):
+      raise TypeError(f"{name}.{fname}: expected a concrete integer array (the program's structure is "
+                      "checked on the host), got a traced value; close over the program's integer fields "
+                      "instead of passing them through jit/vmap/grad (consts may be traced)")
+  ops, a, b, c, out = (np.asarray(f) for f in p[:5])
+  consts = p.consts if isinstance(p.consts, jax.core.Tracer) else np.asarray(p.consts)
   if ops.ndim < 1 or not (ops.shape == a.shape == b.shape == c.shape):
     raise ValueError(f"{name}: ops, a, b, c: expected equal shapes [..., L], got "
                      f"{ops.shape}, {a.shape}, {b.shape}, {c.shape}")
@@ -90,7 +102,7 @@ def validate(p: Program, name: str = "program") -> Program:
   for fname, f in (("ops", ops), ("a", a), ("b", b), ("c", c), ("out", out)):
     if not np.issubdtype(f.dtype, np.integer):
       raise TypeError(f"{name}.{fname}: expected an integer dtype, got {f.dtype}")
-  if not np.issubdtype(consts.dtype, np.floating):
+  if not jnp.issubdtype(consts.dtype, jnp.floating):
     raise TypeError(f"{name}.consts: expected a floating dtype, got {consts.dtype}")
   L, K = ops.shape[-1], consts.shape[-1]
   if ops.size and (ops.min() < 0 or ops.max() >= N_OPS):
@@ -116,10 +128,15 @@ def op_count(p: Program) -> Array:
   """Number of x-dependent live instructions (the paper's "interactions"). jit/vmap-able.
 
   Args:
-    p: a program ([L] fields) or population ([P, L]).
+    p: a program ([L] fields) or population ([P, L]). Concrete programs are validated first
+      (:func:`validate`: TypeError / ValueError naming the field); traced ones (inside jit/vmap) are not.
   Returns:
-    [] or [P] int32.
+    [] or [P] int32 (an integer count: ``jax.grad`` refuses it; the constants do not enter it).
   """
+  if not isinstance(p, Program):
+    raise TypeError(f"op_count: p: expected a kernels.autonumerics.Program, got {type(p).__name__}")
+  if not any(isinstance(f, jax.core.Tracer) for f in p):
+    p = validate(p, "op_count: p")
   return _op_count_jit(jax.tree_util.tree_map(jnp.asarray, p))
 
 
@@ -150,6 +167,36 @@ def _op_count_one(p: Program) -> Array:
   return jnp.sum(live[K + 1:] & xdep[K + 1:]).astype(jnp.int32)
 
 
+def live_slots(p: Program) -> np.ndarray:
+  """Host (numpy) liveness: ``[..., L]`` bool, True for the instructions that ``out`` reaches."""
+  ops, a, b, c, out = (np.asarray(f) for f in p[:5])
+  K, L = np.shape(p.consts)[-1], ops.shape[-1]
+  if ops.size == 0:
+    return np.zeros(ops.shape, bool)
+  ops, a, b, c = (f.reshape(-1, L) for f in (ops, a, b, c))
+  rows = np.arange(ops.shape[0])
+  live = np.zeros((ops.shape[0], K + 1 + L), bool)
+  live[rows, out.reshape(-1)] = True
+  for i in reversed(range(L)):
+    li = live[:, K + 1 + i]
+    live[rows, a[:, i]] |= li
+    live[rows, b[:, i]] |= li & (ops[:, i] != OP_SQRT)
+    live[rows, c[:, i]] |= li & (ops[:, i] == OP_FMA)
+  return live[:, K + 1:].reshape(np.shape(p.ops))
+
+
+def without_dead_code(p: Program) -> Program:
+  """The same program(s) with every dead instruction replaced by ``add(x, x)`` (host; output unchanged).
+
+  Reverse-mode derivatives of the where-chain evaluator need it: a dead ``c / 0`` gets a zero cotangent,
+  and ``0 / 0`` in its transpose would turn the constants' gradient into NaN.
+  """
+  live = live_slots(p)
+  ops, a, b, c = (np.where(live, np.asarray(f), fill).astype(np.int32)
+                  for f, fill in zip(p[:4], (OP_ADD, 0, 0, 0)))
+  return Program(ops, a, b, c, p.out, p.consts)
+
+
 def op_count_np(p: Program) -> np.ndarray:
   """Host (numpy) op count, the same definition as :func:`op_count`: [] or [P] int."""
   ops, a, b, c, out, consts = (np.asarray(f) for f in p)
@@ -170,6 +217,13 @@ def op_count_np(p: Program) -> np.ndarray:
   return np.int64(sum(live[K + 1 + i] and dep[K + 1 + i] for i in range(L)))
 
 
+def _check_int(v, name: str, fn: str, lo: int) -> None:
+  if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+    raise TypeError(f"{fn}: {name}: expected an int >= {lo}, got {type(v).__name__} {v!r}")
+  if v < lo:
+    raise ValueError(f"{fn}: {name}: expected an int >= {lo}, got {v}")
+
+
 class Builder:
   """Hand-encodes a program: ``b = Builder(L, K); c = b.const(2.0); y = b.mul(b.x, c); p = b.build(y)``.
 
@@ -177,23 +231,39 @@ class Builder:
   """
 
   def __init__(self, length: int, n_consts: int):
-    if length < 1 or n_consts < 0:
-      raise ValueError(f"length, n_consts: expected >= 1 and >= 0, got {length}, {n_consts}")
-    self.L, self.K = length, n_consts
+    _check_int(length, "length", "Builder", 1)
+    _check_int(n_consts, "n_consts", "Builder", 0)
+    self.L, self.K = int(length), int(n_consts)
     self.consts: list[float] = []
     self.instr: list[tuple[int, int, int, int]] = []
     self.x = 0
 
   def const(self, v: float) -> int:
+    """A new constant register holding ``v`` (a concrete, finite real number; host-side, not traceable)."""
+    if isinstance(v, jax.core.Tracer):
+      raise TypeError("Builder.const: v: expected a concrete float, got a traced value (the builder is "
+                      "host-side numpy code and not differentiable; differentiate "
+                      "kernels.autonumerics.evaluate with respect to programs.consts instead)")
+    a = np.asarray(v)
+    if a.shape != () or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+      raise TypeError(f"Builder.const: v: expected a real number, got {type(v).__name__} {v!r}")
+    if not math.isfinite(float(v)):
+      raise ValueError(f"Builder.const: v: expected a finite value, got {float(v)}")
     if len(self.consts) >= self.K:
-      raise ValueError(f"Builder: more than K = {self.K} constants")
+      raise ValueError(f"Builder.const: more than K = {self.K} constants (n_consts)")
     self.consts.append(float(v))
     return len(self.consts)
 
   def _emit(self, op: int, a: int, b: int = 0, c: int = 0) -> int:
+    fn = f"Builder.{OP_NAMES[op]}"
     if len(self.instr) >= self.L:
-      raise ValueError(f"Builder: more than L = {self.L} instructions")
-    self.instr.append((op, a, b, c))
+      raise ValueError(f"{fn}: more than L = {self.L} instructions (length)")
+    limit = self.K + 1 + len(self.instr)      # registers defined so far: x, the K constants, earlier results
+    for rname, r in (("a", a), ("b", b), ("c", c)):
+      if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)) or not 0 <= r < limit:
+        raise ValueError(f"{fn}: {rname}: expected a register handle (an int in [0, {limit}): b.x, a "
+                         f"b.const(...) or an earlier result), got {r!r}")
+    self.instr.append((op, int(a), int(b), int(c)))
     return self.K + len(self.instr)
 
   def add(self, a, b): return self._emit(OP_ADD, a, b)
@@ -204,6 +274,9 @@ class Builder:
   def sqrt(self, a): return self._emit(OP_SQRT, a)
 
   def build(self, out: int) -> Program:
+    limit = self.K + 1 + len(self.instr)
+    if isinstance(out, (bool, np.bool_)) or not isinstance(out, (int, np.integer)) or not 0 <= out < limit:
+      raise ValueError(f"Builder.build: out: expected a register handle (an int in [0, {limit})), got {out!r}")
     instr = self.instr + [(OP_ADD, 0, 0, 0)] * (self.L - len(self.instr))
     ops, a, b, c = (np.array(col, np.int32) for col in zip(*instr))
     consts = np.zeros((self.K,), np.float64)
@@ -245,7 +318,10 @@ PAPER_ERRORS = {2: 4.14e-2, 3: 1.23e-3, 5: 6.34e-6, 10: 3.52e-15}
 
 
 def paper_programs(length: int = 12, n_consts: int = 6) -> dict[int, Program]:
-  """The paper's f2, f3, f5 and f10 (keyed by op count) as programs."""
+  """The paper's f2, f3, f5 and f10 (keyed by op count) as programs of ``length`` slots (>= 10, f10's
+  instructions) and ``n_consts`` constants (>= 5)."""
+  _check_int(length, "length", "paper_programs", 10)
+  _check_int(n_consts, "n_consts", "paper_programs", 5)
   progs = {}
   b = Builder(length, n_consts)
   c1, c2 = b.const(-2.1258595374472384), b.const(-2.0413845597733418)

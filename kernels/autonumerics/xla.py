@@ -8,6 +8,15 @@ Every operand is picked by comparing its register index with the static register
 statically. No dynamic register indexing or scatter, so the same body (:func:`eval_block`) is also the
 Pallas kernel body. Selects sit between instructions, so XLA can only fuse ``a*b + c`` inside an FMA
 instruction (never across instructions), which keeps the jnp and Pallas forms bitwise equal on CPU.
+
+Derivatives (with respect to x and the constants) are JAX's own through the chain. Reverse mode sends a
+zero cotangent into every op that is computed but not selected, and ``0 · (a non-finite partial)`` is
+NaN: an unselected ``u / v`` at v = 0 or ``sqrt(u)`` at u <= 0 would poison the gradient of the selected
+op. :func:`eval_block` therefore feeds DIV a divisor of 1 and SQRT an operand of 1 in the slots where they
+are not selected (the selected values are unchanged, bitwise). Non-finite values that the program really
+computes (``c / x`` at x = 0) still give non-finite or NaN derivatives, as the math does; dead code that
+computes them is harmless only once removed (``kernels.autonumerics.evaluate`` replaces dead instructions
+by ``add(x, x)`` on the host, :func:`kernels.autonumerics.program.without_dead_code`).
 """
 from __future__ import annotations
 
@@ -19,6 +28,9 @@ from kernels.autonumerics.program import OP_ADD, OP_DIV, OP_FMA, OP_MUL, OP_SQRT
 Array = jax.Array
 
 __all__ = ["eval_block", "evaluate_xla", "eval_one", "eval_one_gather"]
+
+
+_OPS = (OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FMA, OP_SQRT)
 
 
 def _select(idx: Array, regs: list[Array]) -> Array:
@@ -49,9 +61,12 @@ def eval_block(ops: Array, a: Array, b: Array, c: Array, out: Array, consts: Arr
     op = ops[:, i:i + 1]
     u = _select(a[:, i:i + 1], regs)
     v = _select(b[:, i:i + 1], regs)
-    cands = {OP_ADD: lambda: u + v, OP_SUB: lambda: u - v, OP_MUL: lambda: u * v, OP_DIV: lambda: u / v,
-             OP_FMA: lambda: u * v + _select(c[:, i:i + 1], regs), OP_SQRT: lambda: jnp.sqrt(u)}
-    codes = [k for k in sorted(cands) if k in ops_set]
+    codes = [k for k in sorted(_OPS) if k in ops_set]
+    guard = len(codes) > 1
+    cands = {OP_ADD: lambda: u + v, OP_SUB: lambda: u - v, OP_MUL: lambda: u * v,
+             OP_DIV: lambda: u / (jnp.where(op == OP_DIV, v, 1) if guard else v),
+             OP_FMA: lambda: u * v + _select(c[:, i:i + 1], regs),
+             OP_SQRT: lambda: jnp.sqrt(jnp.where(op == OP_SQRT, u, 1) if guard else u)}
     r = cands[codes[0]]()
     for k in codes[1:]:
       r = jnp.where(op == k, cands[k](), r)

@@ -364,6 +364,277 @@ def test_exp_rejects_wrong_dtypes():
 
 
 # ------------------------------------------------------------------------------------------------
+# Derivatives of exp / exp2 (custom_jvp) and of the evaluator, and the argument checks.
+#
+# Tolerances of the float32 gradients (oracle: float64 e^x, 2^x·ln2): the kernel is < 1 ULP and
+# ulp(v) = 2^(floor(log2 v) - 23) <= 2^-23·v for a normal v, so the exp gradient (exactly the kernel's
+# value) is within 2^-23 relative; exp2's is the kernel's value times float32(ln2) (|float32(ln2)/ln2 - 1|
+# < 2^-24.5), rounded once (2^-24): 2^-23 + 2^-24.5 + 2^-24 < 2^-22. Each further order multiplies by
+# float32(ln2) once more (< 2^-24.5 + 2^-24 each): 2^-21 covers exp2 up to order 3.
+
+F32_X = np.concatenate([np.linspace(-87.0, 88.5, 2001), np.linspace(-3, 3, 601)]).astype(np.float32)
+# (exp2 from -125: its gradient 2^x·ln2 is a normal float32 there; below, XLA CPU flushes it to 0)
+F32_X2 = np.concatenate([np.linspace(-125.0, 127.5, 2001), np.linspace(-3, 3, 601)]).astype(np.float32)
+
+
+def _rel(g, want):
+  return np.max(np.abs(np.asarray(g, np.float64) / want - 1))
+
+
+@pytest.mark.parametrize("impl", ["xla", "pallas", "auto"])
+def test_exp_gradients_match_float64_and_jnp(impl):
+  x = jnp.asarray(F32_X)
+  g = jax.grad(lambda v: api.exp(v, impl=impl).sum())(x)
+  want = np.exp(F32_X.astype(np.float64))
+  assert g.dtype == jnp.float32 and _rel(g, want) <= 2.0 ** -23
+  # jnp.exp's own gradient: jnp.exp is <= 1.01 ULP below 88 (README, exhaustive), ours < 1: <= 2.01 ULP apart
+  sel = F32_X < 88.0
+  gj = np.asarray(jax.grad(lambda v: jnp.exp(v).sum())(x))
+  assert np.max(np.abs(np.asarray(g)[sel] - gj[sel]) / want[sel]) <= 2.01 * 2.0 ** -23
+  x2 = jnp.asarray(F32_X2)
+  g2 = jax.grad(lambda v: api.exp2(v, impl=impl).sum())(x2)
+  want2 = np.exp2(F32_X2.astype(np.float64)) * math.log(2)
+  assert g2.dtype == jnp.float32 and _rel(g2, want2) <= 2.0 ** -22
+  # jnp.exp2's gradient: within our bound plus jnp.exp2's own error (measured here against float64)
+  gj2 = np.asarray(jax.grad(lambda v: jnp.exp2(v).sum())(x2))
+  err_j = np.abs(gj2 / want2 - 1)
+  assert np.all(np.abs(np.asarray(g2) - gj2) / want2 <= 2.0 ** -22 + err_j)
+
+
+@pytest.mark.parametrize("impl", ["xla", "pallas", "auto"])
+def test_exp_gradients_at_the_edges(impl):
+  # flushed to 0 -> derivative 0 (as jnp.exp's 0 there); overflow -> inf; NaN -> NaN; both modes
+  x = np.float32([-100.0, -87.5, -np.inf, 88.8, 1e30, np.inf, np.nan])
+  x2 = np.float32([-130.0, -126.5, -np.inf, 128.0, 1e30, np.inf, np.nan])
+  want = np.float32([0, 0, 0, np.inf, np.inf, np.inf, np.nan])
+  for fn, v in ((api.exp, x), (api.exp2, x2)):
+    g = np.asarray(jax.grad(lambda u: fn(u, impl=impl).sum())(jnp.asarray(v)))
+    t = np.asarray(jax.jvp(lambda u: fn(u, impl=impl), (jnp.asarray(v),), (jnp.ones(7, jnp.float32),))[1])
+    assert np.array_equal(g, want, equal_nan=True) and np.array_equal(t, want, equal_nan=True)
+  gj = np.asarray(jax.grad(lambda u: jnp.exp(u).sum())(jnp.asarray(x)))
+  assert np.array_equal(gj, want, equal_nan=True)      # the same convention as jnp.exp
+
+
+@pytest.mark.parametrize("impl", ["xla", "pallas", "auto"])
+def test_exp_check_grads_float32(impl):
+  from jax.test_util import check_grads
+  x = jnp.asarray(np.float32([-3.7, -0.4, 0.0, 0.9, 5.2]))
+  for fn in (api.exp, api.exp2):
+    for order in (1, 2):
+      check_grads(lambda v: fn(v, impl=impl), (x,), order=order, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("impl", ["xla", "pallas"])
+def test_exp_derivatives_compose_with_jit_vmap_and_every_order(impl):
+  x = np.float32([-2.5, -0.3, 0.0, 1.7, 4.0])
+  x64 = x.astype(np.float64)
+  e = lambda v: api.exp(v, impl=impl)
+  e2 = lambda v: api.exp2(v, impl=impl)
+  # the k-th derivative of exp is exp (exactly the kernel's value), of exp2 2^x·ln2^k
+  d3 = jax.vmap(jax.grad(jax.grad(jax.grad(e))))(jnp.asarray(x))
+  assert _rel(d3, np.exp(x64)) <= 2.0 ** -23
+  for k, fd in ((1, jax.jit(jax.vmap(jax.grad(e2)))), (2, jax.jit(jax.vmap(jax.grad(jax.grad(e2))))),
+                (3, jax.vmap(jax.jacfwd(jax.jacrev(jax.grad(e2)))))):
+    assert _rel(fd(jnp.asarray(x)), np.exp2(x64) * math.log(2) ** k) <= 2.0 ** -21, k
+  h = jax.jit(jax.hessian(lambda v: e(v).sum()))(jnp.asarray(x))
+  assert _rel(np.diag(h), np.exp(x64)) <= 2.0 ** -23 and np.all(np.asarray(h)[~np.eye(5, dtype=bool)] == 0)
+  # vmap of the primal over a batch axis and jit of the jvp
+  xb = jnp.asarray(np.stack([x, -x]))
+  assert _rel(jax.vmap(e)(xb), np.exp(np.stack([x64, -x64]))) <= 2.0 ** -23
+  y, t = jax.jit(lambda v, dv: jax.jvp(e, (v,), (dv,)))(jnp.asarray(x), jnp.full(5, 2.0, jnp.float32))
+  assert np.allclose(np.asarray(t, np.float64), 2 * np.asarray(y, np.float64), rtol=0, atol=0)
+
+
+def test_exp_bad_arguments_raise_before_compiling():
+  x = jnp.ones(3, jnp.float32)
+  n_compiled = api._pallas_elementwise._cache_size()
+  for fn in (api.exp, api.exp2):
+    for block in (0, -4):
+      with pytest.raises(ValueError, match=rf"{fn.__name__}: block: expected a positive int, got {block}"):
+        fn(x, impl="pallas", block=block)
+    for block in (2.5, True, None):
+      with pytest.raises(TypeError, match="block: expected a positive int"):
+        fn(x, impl="pallas", block=block)
+    with pytest.raises(TypeError, match="interpret: expected None or a bool"):
+      fn(x, impl="pallas", interpret="no")
+    for transform in (jax.jit, jax.vmap, jax.grad):
+      with pytest.raises(TypeError, match=rf"{fn.__name__}: impl='reference' is numpy-only and not traceable.*"
+                                          "use impl='xla'"):
+        transform(lambda v: fn(v, impl="reference").sum())(x)
+  assert api._pallas_elementwise._cache_size() == n_compiled
+  # eager reference still works (float64 exp rounded once)
+  assert np.array_equal(np.asarray(api.exp(np.float32([0.0, 1.0]), impl="reference")),
+                        np.exp(np.float64([0.0, 1.0])).astype(np.float32))
+
+
+def _registers(p: pr.Program, x: np.ndarray, k: int | None = None, h: float = 1e-30) -> list[np.ndarray]:
+  """Every register of one program on x (an independent numpy loop); with ``k``, complex, consts[k] + ih
+  (the complex step: d/dconsts[k] = imag / h)."""
+  ops, a, b, c, out, consts = (np.asarray(f) for f in p)
+  cz = consts.astype(np.complex128 if k is not None else np.float64)
+  if k is not None:
+    cz[k] += 1j * h
+  regs = [x.astype(cz.dtype)] + [np.full(x.shape, v) for v in cz]
+  with np.errstate(all="ignore"):
+    for i in range(ops.shape[0]):
+      u, v, w = regs[a[i]], regs[b[i]], regs[c[i]]
+      regs.append((u + v, u - v, u * v, u / v, u * v + w, np.sqrt(u))[ops[i]])
+  return regs
+
+
+def _live_registers_finite(p: pr.Program, x: np.ndarray) -> np.ndarray:
+  """[N] bool: every register that the output depends on is finite (backward liveness, by hand)."""
+  ops, a, b, c, out, consts = (np.asarray(f) for f in p)
+  K = consts.shape[0]
+  live = {int(out)}
+  for i in reversed(range(ops.shape[0])):
+    if K + 1 + i in live:
+      live |= {int(a[i])} | ({int(b[i])} if ops[i] != pr.OP_SQRT else set()) | (
+          {int(c[i])} if ops[i] == pr.OP_FMA else set())
+  regs = _registers(p, x)
+  return np.all([np.isfinite(regs[r]) for r in sorted(live)], axis=0)
+
+
+def _closed_form_programs():
+  """(program, f'(x), [df/dc_k]) with closed forms: a quadratic, the paper's f2 and 2x - 3 (which sees
+  negative and zero operands in its slots' unselected sqrt / div)."""
+  b = pr.Builder(4, 3)
+  c0, c1, c2 = b.const(1.0), b.const(-0.7), b.const(0.25)
+  quad = b.build(b.add(b.mul(b.add(b.mul(c2, b.x), c1), b.x), c0))       # c0 + c1 x + c2 x^2
+  qd = (lambda x: -0.7 + 0.5 * x, [lambda x: np.ones_like(x), lambda x: x, lambda x: x * x])
+  b = pr.Builder(2, 2)
+  k1, k2 = -2.1258595374472384, -2.0413845597733418
+  f2 = b.build(b.div(b.const(k1), b.add(b.const(k2), b.x)))             # c1 / (c2 + x)
+  f2d = (lambda x: -k1 / (k2 + x) ** 2, [lambda x: 1 / (k2 + x), lambda x: -k1 / (k2 + x) ** 2])
+  b = pr.Builder(2, 2)
+  lin = b.build(b.add(b.mul(b.x, b.const(2.0)), b.const(-3.0)))         # 2x - 3
+  lind = (lambda x: np.full_like(x, 2.0), [lambda x: x, lambda x: np.ones_like(x)])
+  return [(quad, *qd), (f2, *f2d), (lin, *lind)]
+
+
+def _pointwise_derivatives(p: pr.Program, impl: str, order: int = 1):
+  """Jitted per-point (d out/dx, d out/dconsts) of one program by reverse mode (``order = 2``: the second
+  x-derivative). vmap over single points keeps each point's cotangent apart (a shared constant's
+  cotangent is a sum over points, and one point's inf partial times another's zero is NaN)."""
+  one = lambda s, c: api.evaluate(p._replace(consts=c), s[None], impl=impl)[0]
+  if order == 1:
+    return jax.jit(jax.vmap(jax.grad(one, argnums=(0, 1)), in_axes=(0, None)))
+  return jax.jit(jax.vmap(jax.grad(jax.grad(one)), in_axes=(0, None)))
+
+
+@pytest.mark.parametrize("impl", ["xla", "pallas"])
+def test_evaluate_derivatives_closed_forms(impl):
+  # Oracle: closed-form derivatives in float64. x includes negatives and 0, where unselected candidate ops
+  # see sqrt(u <= 0) and u / 0 (a reverse-mode 0 · inf = NaN before the guard); a few float64 roundings
+  # of values of order 1-100 -> agreement to 1e-13 relative.
+  x = np.array([-1.5, -1.0, -0.25, 0.0, 0.3, 1.0, 1.75])
+  with jax.enable_x64(True):
+    for p, dfdx, dfdc in _closed_form_programs():
+      c = jnp.asarray(p.consts)
+      gx, gc = _pointwise_derivatives(p, impl)(jnp.asarray(x), c)
+      assert np.allclose(gx, dfdx(x), rtol=1e-13, atol=1e-13)
+      assert np.allclose(gc, np.stack([d(x) for d in dfdc], 1), rtol=1e-13, atol=1e-13)
+      # forward mode over the whole [N] input and the constants at once
+      jx, jc = jax.jit(jax.jacfwd(lambda x, c: api.evaluate(p._replace(consts=c), x, impl=impl),
+                                  argnums=(0, 1)))(jnp.asarray(x), c)
+      assert np.allclose(np.diag(np.asarray(jx)), dfdx(x), rtol=1e-13, atol=1e-13)
+      assert np.allclose(jc, gc, rtol=1e-13, atol=1e-13)
+    # second derivative of f2: 2 c1 / (c2 + x)^3
+    p = _closed_form_programs()[1][0]
+    d2 = _pointwise_derivatives(p, impl, order=2)(jnp.asarray(x), jnp.asarray(p.consts))
+    k1, k2 = np.asarray(p.consts)
+    assert np.allclose(d2, 2 * k1 / (k2 + x) ** 3, rtol=1e-13, atol=0)
+
+
+def test_evaluate_dead_division_by_zero_does_not_poison_the_gradient():
+  # A dead slot computing c / 0 (inf) gets a zero cotangent; 0 / 0 in its transpose would make d/dc NaN.
+  # (Eager jax.grad here: the plain user call.)
+  b = pr.Builder(3, 2)
+  two, zero = b.const(2.0), b.const(0.0)
+  b.div(two, zero)                                       # dead
+  p = b.build(b.mul(b.x, two))                           # 2x: d/dx = 2, d/dc = (sum x, 0)
+  x = np.array([-1.0, 0.5, 3.0])
+  with jax.enable_x64(True):
+    for impl in ("xla", "pallas"):
+      g = jax.grad(lambda c: api.evaluate(p._replace(consts=c), x, impl=impl).sum())(jnp.asarray(p.consts))
+      assert np.array_equal(np.asarray(g), [2.5, 0.0]), (impl, g)
+      # the output itself is unchanged by the dead-code removal
+      assert np.array_equal(np.asarray(api.evaluate(p, x, impl=impl)), evaluate_reference(p, x))
+
+
+def test_evaluate_random_programs_reverse_equals_complex_step():
+  # Random programs (dead code, every op but FMA, constants 1e-2..1e2): reverse-mode d/dx and d/dc_k at
+  # each point against the complex-step derivative of numpy code (no cancellation: exact to float64
+  # rounding), wherever every register the output depends on is finite (at x = 0 a live c / x = inf
+  # makes the point singular: no derivative to compare) and the complex step is too. Measured agreement
+  # on the 1,060 points checked: <= 4.4e-16·(1 + |d|); 1e-12 leaves room for ill-conditioned random
+  # programs. In particular reverse mode is never NaN there (the where-chain's 0 · inf trap).
+  rng = np.random.default_rng(7)
+  pop = random_population(rng, 8, 6, 3)
+  x = np.linspace(-2, 2, 41)
+  n_checked = 0
+  with jax.enable_x64(True):
+    for j in range(8):
+      one = pr.Program(*(np.asarray(f)[j] for f in pop))
+      ref = evaluate_reference(one, x)
+      gx, gc = (np.asarray(g) for g in _pointwise_derivatives(one, "xla")(jnp.asarray(x), jnp.asarray(one.consts)))
+      cs = [evaluate_reference(one, x + 1e-30j, np.complex128).imag / 1e-30]
+      cs += [_registers(one, x, k)[int(one.out)].imag / 1e-30 for k in range(3)]
+      regular = np.isfinite(ref) & _live_registers_finite(one, x)
+      for got, want in zip([gx] + [gc[:, k] for k in range(3)], cs):
+        ok = regular & np.isfinite(want)
+        assert np.all(np.abs(got - want)[ok] <= 1e-12 * (1 + np.abs(want[ok]))), j
+        n_checked += ok.sum()
+  assert n_checked > 600
+
+
+def test_evaluate_argument_checks_and_empty_inputs():
+  p = _closed_form_programs()[1][0]
+  x = np.array([0.1, 0.5])
+  with jax.enable_x64(True):
+    for transform in (jax.jit, jax.grad):
+      with pytest.raises(TypeError, match="evaluate: impl='reference' is numpy-only and not traceable"):
+        transform(lambda v: api.evaluate(p, v, impl="reference").sum())(jnp.asarray(x))
+    with pytest.raises(TypeError, match="not traceable.*programs.consts|programs.consts.*not traceable"):
+      jax.grad(lambda c: api.evaluate(p._replace(consts=c), x, impl="reference").sum())(jnp.asarray(p.consts))
+    with pytest.raises(TypeError, match="evaluate: programs.ops: expected a concrete integer array"):
+      jax.jit(lambda q: api.evaluate(q, x, impl="xla"))(p)
+    with pytest.raises(ValueError, match="EvalConfig: block_p: expected a positive int"):
+      api.evaluate(p, x, impl="pallas", cfg=api.cfg_lib.EvalConfig(block_p=0))
+    with pytest.raises(TypeError, match="evaluate: x: expected a real"):
+      api.evaluate(p, np.array([True, False]), impl="xla")
+    # empty x / empty population: an empty [P, N] result from every impl
+    pop = pr.stack([p, p])
+    for impl in ("reference", "xla", "pallas"):
+      assert np.asarray(api.evaluate(pop, np.zeros(0), impl=impl)).shape == (2, 0)
+      assert np.asarray(api.evaluate(p, np.zeros(0), impl=impl)).shape == (0,)
+      assert np.asarray(api.evaluate(jax.tree_util.tree_map(lambda f: np.asarray(f)[:0], pop), x,
+                                     impl=impl)).shape == (0, 2)
+
+
+def test_builder_and_paper_programs_checks():
+  b = pr.Builder(2, 1)
+  with pytest.raises(ValueError, match=r"Builder.add: a: expected a register handle \(an int in \[0, 2\)"):
+    b.add(5, 0)
+  with pytest.raises(ValueError, match="Builder.const: v: expected a finite value, got inf"):
+    b.const(float("inf"))
+  with pytest.raises(TypeError, match="Builder.const: v: expected a concrete float"):
+    jax.grad(lambda v: b.const(v))(1.0)
+  with pytest.raises(ValueError, match="paper_programs: length: expected an int >= 10"):
+    pr.paper_programs(length=9)
+  assert set(pr.paper_programs(10, 5)) == {2, 3, 5, 10}      # the smallest sizes that hold f10
+  # live_slots: the host liveness agrees with the op counter's own (jitted) count on random programs
+  rng = np.random.default_rng(3)
+  pop = random_population(rng, 40, 8, 3)
+  live = pr.live_slots(pop)
+  assert np.array_equal(live.sum(1) >= pr.op_count_np(pop), np.ones(40, bool))
+  for j in range(40):
+    one = pr.Program(*(np.asarray(f)[j] for f in pop))
+    assert np.array_equal(evaluate_reference(pr.without_dead_code(one), DENSE[:64]),
+                          evaluate_reference(one, DENSE[:64]), equal_nan=True)
+
+
+# ------------------------------------------------------------------------------------------------
 # Search.
 
 def test_mutate_keeps_programs_valid_and_compact_preserves_function():

@@ -369,3 +369,85 @@ def test_validation_errors():
     nc.gradient_descent(nc.unit_chain(3), 10, u=jnp.zeros((5, 4)))
   with pytest.raises(ValueError, match="xi"):
     nc.bernoulli_gradient(jnp.zeros((2, 3)), jnp.zeros(3), 0.5)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Derivatives and edge values (issue "Correct at the edges").
+
+def test_hard_gradient_is_autodiff_of_hard_value_and_its_jacobian_is_the_reference_hessian():
+  rng = np.random.default_rng(7)
+  T, h = 5, 1e-5
+  xs = _sample_points(rng, 12, T)
+  with jax.enable_x64(True):
+    g = np.asarray(nc.hard_gradient(jnp.asarray(xs)))
+    auto = np.asarray(jax.vmap(jax.grad(nc.hard_value))(jnp.asarray(xs)))
+  np.testing.assert_allclose(g, auto, rtol=0, atol=1e-14)   # the same derivative, batched vs per point
+  ok = 0
+  for x in xs:
+    if np.min(np.abs(np.abs(x) - 0.5)) < 0.02:   # Ψ's higher derivatives blow up next to the switch
+      continue
+    with jax.enable_x64(True):
+      hess = np.asarray(jax.jacfwd(nc.hard_gradient)(jnp.asarray(x)))
+    fd = np.stack([(ref_gradient(x + h * e) - ref_gradient(x - h * e)) / (2 * h) for e in np.eye(T)], axis=1)
+    # central differences of the hand-derived gradient: truncation h²·|∂⁴f|/6 (|∂⁴f| ≲ 1e4 at 0.02 from the
+    # switch) ≈ 2e-7, rounding 1e-16·10/h = 1e-10
+    np.testing.assert_allclose(hess, fd, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(hess, hess.T, rtol=0, atol=1e-12)
+    ok += 1
+  assert ok >= 6
+
+
+def test_gd_is_differentiable_in_the_hidden_directions():
+  T, d, steps, h = 3, 5, 4, 1e-6
+  with jax.enable_x64(True):
+    u = nc.random_orthonormal(jax.random.PRNGKey(3), d, T)
+    w = jnp.cos(jnp.arange(d + steps + 1, dtype=jnp.float64))
+
+    def loss(u):
+      tr = nc.gradient_descent(nc.unit_chain(T), steps, u=u)
+      return jnp.dot(w[:d], tr.x_final) + jnp.dot(w[d:], tr.grad_norm)
+
+    g = np.asarray(jax.grad(loss)(u))
+    assert np.all(np.isfinite(g)) and np.abs(g).max() > 1e-3
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+      v = rng.normal(size=(d, T))
+      v /= np.linalg.norm(v)
+      # perturbations of size 1e-6 keep |UᵀU − I| ≤ 2e-6, inside the 1e-4 orthonormality check
+      fd = (float(loss(u + h * v)) - float(loss(u - h * v))) / (2 * h)
+      # central difference: truncation h²·|L'''| ≈ 1e-12·10, rounding 1e-16·|L|/h ≈ 1e-9
+      assert abs(float(np.sum(g * v)) - fd) < 1e-7
+
+
+def test_orthonormality_is_checked_with_a_tolerance_that_float32_qr_meets():
+  u32 = nc.random_orthonormal(jax.random.PRNGKey(0), 300, 3, jnp.float32)
+  nc.gradient_descent(nc.unit_chain(3), 2, u=u32)           # float32 QR: |UᵀU − I| ~ 1e-7, accepted
+  with pytest.raises(ValueError, match="u: expected orthonormal"):
+    nc.gradient_descent(nc.unit_chain(3), 2, u=u32 * 1.01)  # |UᵀU − I| = 0.02
+  with pytest.raises(ValueError, match="u: expected orthonormal"):
+    nc.sgd(jax.random.PRNGKey(0), nc.unit_chain(3), 0.5, 1, 5, u=u32 * 1.01)
+
+
+def test_edge_values_and_non_differentiable_outputs():
+  with jax.enable_x64(True):
+    p = np.asarray(nc.psi(jnp.array([np.nan, 0.4, -np.inf, np.inf])))
+  assert np.isnan(p[0]) and p[1] == 0.0 and p[2] == 0.0 and p[3] == pytest.approx(math.e)
+  with pytest.raises(TypeError, match="psi: x"):
+    nc.psi(jnp.arange(3))
+  # integer-valued outputs: differentiating raises, never a silent zero
+  x = jnp.array([0.3, -0.8, 1.1])
+  with pytest.raises(TypeError, match="progress is not differentiable"):
+    jax.grad(lambda x: nc.progress(x).astype(jnp.float32).sum())(x)
+  with pytest.raises(TypeError, match="first_below.*not differentiable"):
+    jax.grad(lambda g: float(nc.first_below(g, 0.5)))(jnp.ones(3))
+  with pytest.raises(TypeError, match="p:.*not differentiable"):
+    jax.grad(lambda p: nc.probe_hitting_times(jax.random.PRNGKey(0), 2, p, 1, 4).mean)(0.5)
+  # a diverged run is not "never below"
+  with pytest.raises(ValueError, match=r"grad_norm.*index \(2,\)"):
+    nc.first_below(np.array([2.0, 1.0, np.inf]), 0.5)
+  assert nc.first_below(np.array([2.0, 1.0, 0.4]), 0.5) == 2 and nc.first_below(np.ones(2), 0.5) == -1
+  # xi must be Bernoulli draws; p is checked when it is a concrete array too
+  with pytest.raises(ValueError, match="xi: expected Bernoulli"):
+    nc.bernoulli_gradient(x, np.float64(0.5), 0.5)
+  with pytest.raises(ValueError, match="p: expected a probability"):
+    nc.bernoulli_gradient(x, True, jnp.asarray(1.5))

@@ -234,3 +234,97 @@ def test_input_validation():
     Q.erasure_work(1.0, 0)
   with pytest.raises(ValueError, match="eps_init"):
     Q.energy_curves([4], Q.EnergyParams(eps_init=0.7))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Derivatives, values under jit, edges (issue "Correct at the edges").
+
+
+def test_energy_model_derivatives_match_closed_forms():
+  with jax.enable_x64(True):
+    e = 2.5
+    # d W_inf / dE = e^{-E} / (1 + e^{-E}) = p(E)
+    assert abs(float(jax.grad(Q.erasure_work_limit)(e)) - 1 / (1 + math.exp(e))) < 1e-15
+    # d/d eps ln((1 - eps)/eps) = -1/(eps (1 - eps))
+    eps = 0.01
+    assert abs(float(jax.grad(Q.gap_for_error)(eps)) + 1 / (eps * (1 - eps))) < 1e-10
+    # W_N = sum_{k<N} (E/N) p(kE/N): dW/dE = sum_k [p(x_k)/N + (E/N)(k/N) p'(x_k)], p' = -p(1 - p)
+    n = 7
+    k = np.arange(n)
+    pk = 1 / (1 + np.exp(k * e / n))
+    ref = np.sum(pk / n - (e / n) * (k / n) * pk * (1 - pk))
+    assert abs(float(jax.grad(lambda x: Q.erasure_work(x, n))(e)) - ref) < 1e-15
+    # the same values as the host (Python float) path
+    assert float(jax.jit(lambda x: Q.erasure_work(x, n))(e)) == pytest.approx(Q.erasure_work(e, n), abs=1e-15)
+    # curves: linear in gate / query energy and bits per query
+    ns = [3, 5]
+    base = Q.EnergyParams(erasure_steps=5)
+    c = Q.energy_curves(ns, base)
+    budget = np.ceil(c.runs / (1 - base.p_success))
+
+    def curves(g, q, b):
+      cc = Q.energy_curves(ns, base._replace(gate_energy=g, query_energy=q, bits_per_query=b))
+      return cc.quantum_upper, cc.classical_lower
+
+    jac = jax.jacrev(curves, argnums=(0, 1, 2))(100.0, 100.0, 1.0)
+    np.testing.assert_allclose(jac[0][0], budget * np.array([Q.gate_count(n) for n in ns]), rtol=1e-15)
+    np.testing.assert_allclose(jac[0][1], budget, rtol=1e-15)
+    np.testing.assert_allclose(jac[1][2], c.classical_queries * math.log(2), rtol=1e-15)
+    np.testing.assert_allclose(curves(100.0, 100.0, 1.0)[0], c.quantum_upper, rtol=1e-15)
+    # birthday form: d/dn sqrt(pi 2^n / 2) = (ln 2 / 2) sqrt(pi 2^n / 2)
+    d = float(jax.grad(Q.birthday_queries)(9.5))
+    assert abs(d - math.log(2) / 2 * float(Q.birthday_queries(9.5))) < 1e-12
+  with pytest.raises(TypeError, match="p_success.*not differentiable"):
+    jax.grad(lambda p: Q.energy_curves([4], Q.EnergyParams(p_success=p)).quantum_upper.sum())(0.5)
+  with pytest.raises(TypeError, match="crossover.*not differentiable"):
+    jax.grad(lambda g: Q.crossover(Q.EnergyParams(gate_energy=g)))(100.0)
+
+
+def test_oracle_table_values_are_checked_eagerly_and_by_checkify_under_jit():
+  from jax.experimental import checkify
+  bad = jnp.array([0, 1, 1, 4], jnp.int32)        # 4 is outside [0, 2^2); the gather would clamp it to 3
+  with pytest.raises(ValueError, match=r"apply_oracle: table.*\[0, 4\).*index \(3,\)"):
+    Q.apply_oracle(jnp.eye(4), bad)
+  with pytest.raises(ValueError, match="simon_state: table"):
+    Q.simon_state(bad, 2)
+  f = checkify.checkify(jax.jit(lambda t: Q.apply_oracle(jnp.eye(4), t)))
+  err, _ = f(bad)
+  assert "table" in err.get()
+  err, out = f(jnp.array([0, 1, 1, 0], jnp.int32))
+  assert err.get() is None
+  # out[x, y] = state[x, y XOR f(x)], written out for f = (0, 1, 1, 0)
+  expect = np.array([[1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 1]], np.float32)
+  np.testing.assert_array_equal(np.asarray(out), expect)
+  err, _ = checkify.checkify(jax.jit(Q.parity))(jnp.array([3, -1]))
+  assert "v" in err.get()
+
+
+def test_integer_inputs_are_not_truncated_and_gf2_edges():
+  with pytest.raises(TypeError, match="parity: v"):
+    Q.parity(1.5)
+  with pytest.raises(TypeError, match="solve_gf2: ys"):
+    Q.solve_gf2(jnp.array([1.5, 2.0]), 3)
+  with pytest.raises(ValueError, match=r"gf2_insert: y.*\[0, 8\)"):
+    Q.gf2_insert(jnp.zeros(3, jnp.int32), jnp.int32(9))
+  with pytest.raises(ValueError, match="gf2_null_vector: rows.*zero row"):
+    Q.gf2_null_vector(jnp.array([1, 2, 4], jnp.int32))          # full rank: no null vector
+  rows, ind = Q.gf2_insert(jnp.array([0, 0, 4], jnp.int32), jnp.int32(5))
+  assert bool(ind) and int(Q.gf2_null_vector(rows)) == 2     # span{4, 5} = span{1, 4}: null vector 2 (0b010)
+  np.testing.assert_allclose(np.asarray(Q.walsh_hadamard(jnp.ones((2, 1)), 1)), [[math.sqrt(2)], [0.0]],
+                             atol=1e-7)
+  with pytest.raises(ValueError, match="walsh_hadamard: state"):
+    Q.walsh_hadamard(jnp.ones((3, 1)), 2)
+
+
+def test_expected_queries_truncation_is_exact_and_scales_to_40_bits():
+  for n in (12, 16):   # the truncated sum = the full survival sum (the dropped terms are < 5e-20)
+    full = Q.collision_survival(n)
+    assert Q.expected_queries(n) == pytest.approx(float(np.sum(full)), rel=1e-15)
+    q = np.arange(full.size)
+    assert Q.queries_variance(n) == pytest.approx(float(np.sum((2 * q + 1) * full) - np.sum(full) ** 2), rel=1e-12)
+  # n = 40 (2^39 + 2 entries in the untruncated table) now takes ~1e7 terms; the relative gap to the birthday
+  # form keeps shrinking at least like 2^(-n/2) (measured: 2.4e-7 at n = 20, 2.8e-13 at n = 40)
+  gap = lambda n: abs(Q.expected_queries(n) / float(Q.birthday_queries(n)) - 1)  # noqa: E731
+  assert gap(40) < gap(20) * 2.0 ** -9
+  with pytest.raises(ValueError, match="q_max"):
+    Q.collision_survival(30)

@@ -438,3 +438,86 @@ def test_boundary_validation_names_the_argument():
     S.sample_iia(jax.random.PRNGKey(0), S.gaussian(), 0)
   with pytest.raises(ValueError, match="not valid"):
     S.sample_iia(jax.random.PRNGKey(0), S.damped_cosine(), 10)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Derivatives, values under jit, edges (issue "Correct at the edges").
+
+
+@pytest.mark.parametrize("cov", SMOOTH + [S.ornstein_uhlenbeck()], ids=lambda c: c.name)
+def test_covariance_derivatives_match_differences_of_an_independent_r(cov):
+  t = np.array([0.3, 1.0, 2.5])
+  h = 1e-5
+  r_np = (lambda x: np.exp(-x)) if cov.name.startswith("Ornstein") else (lambda x: _r_numpy(cov, x))
+  with jax.enable_x64(True):
+    tt = jnp.asarray(t)
+    mdr = np.asarray(cov.minus_dr(tt))
+    omr = np.asarray(cov.one_minus_r(tt))
+    auto = np.asarray(jax.vmap(jax.grad(cov.r))(tt))
+  # central differences: truncation h²|r'''|/6 ≲ 1e-10, rounding 1e-16/h = 1e-11
+  np.testing.assert_allclose(mdr, -(r_np(t + h) - r_np(t - h)) / (2 * h), rtol=0, atol=1e-9)
+  np.testing.assert_allclose(omr, 1 - r_np(t), rtol=0, atol=1e-14)
+  np.testing.assert_allclose(auto, -mdr, rtol=0, atol=1e-14)   # autodiff of r = the hand-written −(−r′)
+
+
+@pytest.mark.parametrize("cov", SMOOTH[:5:2] + [S.random_acceleration()], ids=lambda c: c.name)
+def test_slepian_mean_and_clipped_covariance_are_differentiable_in_t(cov):
+  t = np.array([0.2, 1.3, 4.0])
+  h = 1e-5
+  with jax.enable_x64(True):
+    dm = np.asarray(jax.vmap(jax.grad(lambda x: S.slepian_mean(cov, x)))(jnp.asarray(t)))
+    da = np.asarray(jax.vmap(jax.grad(lambda x: S.clipped_covariance(cov, x)))(jnp.asarray(t)))
+  m = np.array([_m_decimal(cov.name, x) for x in t])
+  fd = np.array([(_m_decimal(cov.name, x + h) - _m_decimal(cov.name, x - h)) / (2 * h) for x in t])
+  # differences of the 60-digit formula (rounded to float64): truncation h²|m'''|/6 ≲ 1e-10, rounding 1e-11
+  np.testing.assert_allclose(dm, fd, rtol=0, atol=1e-9)
+  # A = (2/π) arcsin r  =>  A′ = (2/π) r′/√(1 − r²) = −(2/μ) m (the IIA matching identity)
+  np.testing.assert_allclose(da, -2 / S.mean_interval(cov) * m, rtol=1e-12, atol=0)
+  with jax.enable_x64(True):
+    lam = cov.lambda2
+    assert float(jax.grad(lambda l: S.rice_rate(cov._replace(lambda2=l)))(lam)) == pytest.approx(
+        1 / (2 * math.pi * math.sqrt(lam)), rel=1e-14)
+
+
+def test_times_are_checked_eagerly_and_by_checkify_under_jit():
+  from jax.experimental import checkify
+  cov = S.gaussian()
+  with pytest.raises(ValueError, match="t: expected times t >= 0"):
+    S.slepian_mean(cov, np.array([0.5, -1.0]))
+  f = checkify.checkify(jax.jit(lambda t: S.slepian_mean(cov, t)))
+  err, _ = f(jnp.array([0.5, -1.0]))
+  assert "t >= 0" in err.get()
+  err, out = f(jnp.array([0.5, 1.0]))
+  assert err.get() is None
+  np.testing.assert_allclose(np.asarray(out), [_m_decimal(cov.name, 0.5), _m_decimal(cov.name, 1.0)], rtol=1e-6)
+
+
+def test_host_side_functions_refuse_tracers_and_non_finite_paths():
+  x = np.array([[0.5, -0.5, -1.0, 0.5, 1.0], [-1.0, 1.0, 0.5, -0.5, -1.0]])
+  with pytest.raises(TypeError, match="crossing_intervals.*numpy-based.*not differentiable"):
+    jax.grad(lambda x: jnp.sum(S.crossing_intervals(x, 0.1).lengths))(jnp.asarray(x))
+  with pytest.raises(TypeError, match="iia_law.*not differentiable"):
+    jax.grad(lambda dt: S.iia_law(S.gaussian(), dt).mean)(0.01)
+  with pytest.raises(TypeError, match="scale.*not differentiable"):
+    jax.grad(lambda s: S.gaussian(s).r(1.0))(1.0)
+  with pytest.raises(TypeError, match="scale"):
+    S.gaussian(jnp.asarray(1.0))           # was an 'unhashable type' error from the cache
+  bad = x.copy()
+  bad[1, 3] = np.nan
+  with pytest.raises(ValueError, match=r"x: expected finite.*index \(1, 3\)"):
+    S.crossing_intervals(bad, 0.1)
+  with pytest.raises(ValueError, match=r"x:.*P >= 2"):
+    S.persistence_curve(x[:1])
+
+
+def test_no_intervals_and_zero_exposure_raise_instead_of_nan():
+  empty = S.crossing_intervals(np.ones((3, 6)), 0.1)
+  rate = S.crossing_rate(empty)
+  assert float(rate.mean) == 0.0                  # no crossing is a valid rate
+  for fn in (lambda: S.mean_length(empty), lambda: S.empirical_survival(empty, 0.1),
+             lambda: S.palm_persistence(empty, 0.1), lambda: S.tail_exponent(empty, 0.1)):
+    with pytest.raises(ValueError, match="iv: no complete intervals"):
+      fn()
+  iv = S.crossing_intervals(np.array([[0.5, -0.5, -1.0, 0.5, 1.0, -0.5]] * 2), 0.1)
+  with pytest.raises(ValueError, match="t_min.*exposure"):
+    S.tail_exponent(iv, 5.0)

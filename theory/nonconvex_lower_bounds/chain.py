@@ -28,6 +28,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from kernels.common.checks import no_grad
 
 LIPSCHITZ_GRAD = 152.0   # ℓ₁: Lipschitz constant of ∇f̄_T (Carmon et al. 2020, Lemma 3; Arjevani et al. Lemma 2)
 VALUE_GAP_PER_LINK = 12.0  # f̄_T(0) − inf f̄_T ≤ 12 T
@@ -39,30 +42,63 @@ GRAD_INF_BOUND = 23.0    # ‖∇f̄_T(x)‖_∞ ≤ 23 (Arjevani et al. 2019, L
 _PSI_CUTOFF = 1.0 / 30.0
 
 
-def _check_float(name: str, x) -> jax.Array:
-  x = jnp.asarray(x)
+def _check_float(name: str, x, fn: str = "") -> jax.Array:
+  if isinstance(x, (str, bytes)):
+    raise TypeError(f"{fn + ': ' if fn else ''}{name}: expected a floating-point array, got {x!r}")
+  try:
+    x = jnp.asarray(x)
+  except TypeError as e:
+    raise TypeError(f"{fn + ': ' if fn else ''}{name}: expected a floating-point array, got "
+                    f"{type(x).__name__}") from e
   if not jnp.issubdtype(x.dtype, jnp.floating):
-    raise TypeError(f"{name}: expected a floating-point array, got dtype {x.dtype}")
+    raise TypeError(f"{fn + ': ' if fn else ''}{name}: expected a floating-point array, got dtype {x.dtype}")
   return x
 
 
-def psi(x: jax.Array) -> jax.Array:
-  """Ψ(x) = exp(1 − 1/(2x − 1)²) for x > 1/2, else 0 (elementwise; C^∞, safe under autodiff at x = 1/2)."""
+def _check_points(x, fn: str) -> jax.Array:
+  x = _check_float("x", x, fn)
+  if x.ndim < 1 or x.shape[-1] < 1:
+    raise ValueError(f"{fn}: x: expected shape [..., T] with T >= 1, got {x.shape}")
+  return x
+
+
+def _check_chain(chain, fn: str) -> None:
+  if not isinstance(chain, ScaledChain):
+    raise TypeError(f"{fn}: chain: expected a ScaledChain (scale_chain / unit_chain), got {type(chain).__name__}")
+
+
+def _psi(x: jax.Array) -> jax.Array:
   z = 2.0 * x - 1.0
   live = z > _PSI_CUTOFF
   z_safe = jnp.where(live, z, 1.0)
   return jnp.where(live, jnp.exp(1.0 - 1.0 / (z_safe * z_safe)), 0.0)
 
 
-def phi(x: jax.Array) -> jax.Array:
-  """Φ(x) = √e ∫_{−∞}^x e^{−t²/2} dt = √(eπ/2) erfc(−x/√2) (elementwise; erfc avoids the 1 + erf cancellation)."""
+def psi(x: jax.Array) -> jax.Array:
+  """Ψ(x) = exp(1 − 1/(2x − 1)²) for x > 1/2, else 0 (elementwise; C^∞, safe under autodiff at x = 1/2).
+
+  x: floating array (TypeError otherwise). NaN maps to NaN (the comparison x > 1/2 alone would give 0).
+  """
+  x = _check_float("x", x, "psi")
+  return jnp.where(jnp.isnan(x), x, _psi(x))
+
+
+def _phi(x: jax.Array) -> jax.Array:
   return math.sqrt(math.e * math.pi / 2.0) * jax.scipy.special.erfc(-x / math.sqrt(2.0))
 
 
+def phi(x: jax.Array) -> jax.Array:
+  """Φ(x) = √e ∫_{−∞}^x e^{−t²/2} dt = √(eπ/2) erfc(−x/√2) (elementwise; erfc avoids the 1 + erf cancellation).
+
+  x: floating array (TypeError otherwise).
+  """
+  return _phi(_check_float("x", x, "phi"))
+
+
 def _hard_value(x: jax.Array) -> jax.Array:
-  first = -phi(x[..., 0])  # Ψ(1) = 1
+  first = -_phi(x[..., 0])  # Ψ(1) = 1
   prev, cur = x[..., :-1], x[..., 1:]
-  links = psi(-prev) * phi(-cur) - psi(prev) * phi(cur)
+  links = _psi(-prev) * _phi(-cur) - _psi(prev) * _phi(cur)
   return first + jnp.sum(links, axis=-1)
 
 
@@ -74,18 +110,12 @@ def hard_value(x: jax.Array) -> jax.Array:
   Returns:
     [...] values.
   """
-  x = _check_float("x", x)
-  if x.ndim < 1 or x.shape[-1] < 1:
-    raise ValueError(f"x: expected shape [..., T] with T >= 1, got {x.shape}")
-  return _hard_value_jit(x)
+  return _hard_value_jit(_check_points(x, "hard_value"))
 
 
 def hard_gradient(x: jax.Array) -> jax.Array:
   """∇f̄_T(x) by reverse-mode autodiff. x: [..., T] -> [..., T]."""
-  x = _check_float("x", x)
-  if x.ndim < 1 or x.shape[-1] < 1:
-    raise ValueError(f"x: expected shape [..., T] with T >= 1, got {x.shape}")
-  return _hard_gradient_jit(x)
+  return _hard_gradient_jit(_check_points(x, "hard_gradient"))
 
 
 def _hard_gradient(x: jax.Array) -> jax.Array:
@@ -96,12 +126,22 @@ _hard_value_jit = jax.jit(_hard_value)
 _hard_gradient_jit = jax.jit(_hard_gradient)
 
 
-def progress(x: jax.Array, threshold: float = 0.5) -> jax.Array:
-  """prog_α(x) = max{i ∈ 1..T : |x_i| > α}, 0 if there is none. x: [..., T] -> [...] int32."""
-  x = _check_float("x", x)
+def _check_threshold(threshold, fn: str) -> float:
+  if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)):
+    raise TypeError(f"{fn}: threshold: expected a Python number >= 0, got {type(threshold).__name__}")
   if not threshold >= 0.0:
-    raise ValueError(f"threshold: expected a number >= 0, got {threshold}")
-  return _progress_jit(x, threshold)
+    raise ValueError(f"{fn}: threshold: expected a number >= 0, got {threshold}")
+  return float(threshold)
+
+
+def progress(x: jax.Array, threshold: float = 0.5) -> jax.Array:
+  """prog_α(x) = max{i ∈ 1..T : |x_i| > α}, 0 if there is none. x: [..., T] -> [...] int32.
+
+  Integer-valued: differentiating through x raises TypeError (never a silent zero).
+  """
+  x = _check_points(x, "progress")
+  threshold = _check_threshold(threshold, "progress")
+  return _progress_jit(no_grad(x, "theory.nonconvex_lower_bounds.progress"), threshold)
 
 
 def _progress(x: jax.Array, threshold: float) -> jax.Array:
@@ -135,7 +175,10 @@ class ScaledChain(NamedTuple):
 def scale_chain(delta: float, lipschitz: float, eps: float) -> ScaledChain:
   """The first-order hard instance of Carmon et al. (2020), Theorem 1, for the class (Δ, L, ε)."""
   for name, v in (("delta", delta), ("lipschitz", lipschitz), ("eps", eps)):
-    if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+    if isinstance(v, jax.core.Tracer):
+      raise TypeError(f"scale_chain: {name}: expected a Python number; the chain is static configuration (its "
+                      "length T is an integer), so scale_chain is not differentiable; got a jax tracer")
+    if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
       raise ValueError(f"{name}: expected a finite number > 0, got {v!r}")
   lam = 2.0 * LIPSCHITZ_GRAD * eps / lipschitz
   T = int(math.floor(delta * lipschitz / (4.0 * VALUE_GAP_PER_LINK * LIPSCHITZ_GRAD * eps * eps)))
@@ -149,9 +192,10 @@ def scale_chain(delta: float, lipschitz: float, eps: float) -> ScaledChain:
 
 def scaled_value(x: jax.Array, chain: ScaledChain) -> jax.Array:
   """f(x) = (Lλ²/ℓ₁) f̄_T(x/λ). x: [..., T] -> [...]."""
-  x = _check_float("x", x)
+  _check_chain(chain, "scaled_value")
+  x = _check_float("x", x, "scaled_value")
   if x.ndim < 1 or x.shape[-1] != chain.T:
-    raise ValueError(f"x: expected shape [..., {chain.T}] (chain.T), got {x.shape}")
+    raise ValueError(f"scaled_value: x: expected shape [..., {chain.T}] (chain.T), got {x.shape}")
   return chain.scale * _hard_value(x / chain.lam)
 
 
@@ -163,29 +207,41 @@ def random_orthonormal(key: jax.Array, d: int, T: int, dtype=None) -> jax.Array:
 
   dtype defaults to float64 when x64 is enabled, else float32.
   """
-  if not (isinstance(d, int) and isinstance(T, int) and 1 <= T <= d):
+  if not (isinstance(d, int) and isinstance(T, int) and not isinstance(d, bool) and not isinstance(T, bool)
+          and 1 <= T <= d):
     raise ValueError(f"d, T: expected integers with 1 <= T <= d, got d={d!r}, T={T!r}")
   dtype = dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+  if not jnp.issubdtype(dtype, jnp.floating):
+    raise TypeError(f"random_orthonormal: dtype: expected a floating dtype, got {jnp.dtype(dtype)}")
   g = jax.random.normal(key, (d, T), dtype)
   q, r = jnp.linalg.qr(g)
   return q * jnp.sign(jnp.diagonal(r))[None, :]
 
 
-def _check_rotation(x, u):
-  x = _check_float("x", x)
-  u = _check_float("u", u)
-  if u.ndim != 2 or x.ndim < 1 or x.shape[-1] != u.shape[0]:
-    raise ValueError(f"x, u: expected x [..., d] and u [d, T], got {x.shape} and {u.shape}")
+def _check_rotation(x, u, fn):
+  x = _check_float("x", x, fn)
+  u = _check_float("u", u, fn)
+  if u.ndim != 2 or u.shape[1] < 1 or x.ndim < 1 or x.shape[-1] != u.shape[0]:
+    raise ValueError(f"{fn}: x, u: expected x [..., d] and u [d, T] (T >= 1), got {x.shape} and {u.shape}")
   return x, u
 
 
 def rotated_value(x: jax.Array, u: jax.Array) -> jax.Array:
-  """f̄_T(Uᵀx): the chain hidden in the orthonormal directions u_1..u_T. x: [..., d], u: [d, T] -> [...]."""
-  x, u = _check_rotation(x, u)
+  """f̄_T(Uᵀx): the chain hidden in the orthonormal directions u_1..u_T. x: [..., d], u: [d, T] -> [...].
+
+  The value is defined (and differentiable in x and u) for any u; the lower-bound properties need
+  orthonormal columns, which the simulators (`gradient_descent`, `sgd`) check.
+  """
+  x, u = _check_rotation(x, u, "rotated_value")
   return _hard_value(x @ u)
 
 
 def rotated_progress(x: jax.Array, u: jax.Array, threshold: float = 0.5) -> jax.Array:
-  """max{i : |⟨u_i, x⟩| > α}: progress measured along the hidden directions. x: [..., d] -> [...] int32."""
-  x, u = _check_rotation(x, u)
-  return progress(x @ u, threshold)
+  """max{i : |⟨u_i, x⟩| > α}: progress measured along the hidden directions. x: [..., d] -> [...] int32.
+
+  Integer-valued: differentiating through x or u raises TypeError.
+  """
+  x, u = _check_rotation(x, u, "rotated_progress")
+  threshold = _check_threshold(threshold, "rotated_progress")
+  what = "theory.nonconvex_lower_bounds.rotated_progress"
+  return _progress_jit(no_grad(x, what) @ no_grad(u, what), threshold)

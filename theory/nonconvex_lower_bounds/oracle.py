@@ -15,15 +15,29 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from theory.nonconvex_lower_bounds.chain import _check_float, _hard_gradient, _progress
+from kernels.common.checks import is_concrete
+from theory.nonconvex_lower_bounds.chain import _check_points, _hard_gradient, _progress
 
 ORACLE_THRESHOLD = 0.25  # the α of prog_α in the oracle (Arjevani et al. use 1/4); progress elsewhere uses 1/2
 
 
-def _check_p(p) -> None:
-  if isinstance(p, (int, float)) and not 0.0 < p <= 1.0:
-    raise ValueError(f"p: expected a probability in (0, 1], got {p}")
+def _check_p(p, fn: str = "") -> None:
+  """p in (0, 1] when concrete (a Python number or a concrete array); a traced p is not checked."""
+  where = f"{fn}: " if fn else ""
+  if isinstance(p, bool):
+    raise TypeError(f"{where}p: expected a probability in (0, 1], got {p!r}")
+  if not is_concrete(p):
+    return
+  try:
+    a = np.asarray(p, np.float64)
+  except (TypeError, ValueError) as e:
+    raise TypeError(f"{where}p: expected a probability in (0, 1], got {type(p).__name__}") from e
+  if a.ndim != 0:
+    raise ValueError(f"{where}p: expected a scalar probability, got shape {a.shape}")
+  if not 0.0 < float(a) <= 1.0:
+    raise ValueError(f"{where}p: expected a probability in (0, 1], got {p}")
 
 
 def bernoulli_gradient(x: jax.Array, xi: jax.Array, p: float | jax.Array) -> jax.Array:
@@ -31,16 +45,23 @@ def bernoulli_gradient(x: jax.Array, xi: jax.Array, p: float | jax.Array) -> jax
 
   Args:
     x: [..., T] query points (floating).
-    xi: [...] Bernoulli draws (bool or 0/1), one per query point.
-    p: success probability in (0, 1].
+    xi: [...] Bernoulli draws (bool or 0/1), one per query point; other values raise ValueError when xi is
+      concrete (unchecked under jit, where a value v scales the revealed coordinate by v/p).
+    p: success probability in (0, 1] (checked when concrete).
   Returns:
-    [..., T] stochastic gradients.
+    [..., T] stochastic gradients (differentiable in x and p).
   """
-  x = _check_float("x", x)
+  x = _check_points(x, "bernoulli_gradient")
   xi = jnp.asarray(xi)
   if xi.shape != x.shape[:-1]:
-    raise ValueError(f"xi: expected shape {x.shape[:-1]} (x's batch dims), got {xi.shape}")
-  _check_p(p)
+    raise ValueError(f"bernoulli_gradient: xi: expected shape {x.shape[:-1]} (x's batch dims), got {xi.shape}")
+  if is_concrete(xi):
+    bad = (np.asarray(xi) != 0) & (np.asarray(xi) != 1)
+    if bad.any():
+      idx = tuple(int(i) for i in np.argwhere(bad)[0])
+      raise ValueError(f"bernoulli_gradient: xi: expected Bernoulli draws 0/1 (or bool), got {np.asarray(xi)[idx]} "
+                       f"at index {idx}")
+  _check_p(p, "bernoulli_gradient")
   return _bernoulli_gradient(x, xi, p)
 
 
@@ -53,8 +74,11 @@ def _bernoulli_gradient(x, xi, p):
 
 
 def stochastic_gradient(key: jax.Array, x: jax.Array, p: float | jax.Array) -> jax.Array:
-  """g(x; ξ) with fresh ξ ~ Bernoulli(p), one per query point. x: [..., T] -> [..., T]."""
-  x = _check_float("x", x)
-  _check_p(p)
+  """g(x; ξ) with fresh ξ ~ Bernoulli(p), one per query point. x: [..., T] -> [..., T].
+
+  For a fixed key it is differentiable in x (the draws ξ do not depend on x).
+  """
+  x = _check_points(x, "stochastic_gradient")
+  _check_p(p, "stochastic_gradient")
   xi = jax.random.bernoulli(key, p, x.shape[:-1])
   return _bernoulli_gradient(x, xi, p)

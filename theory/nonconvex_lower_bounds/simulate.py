@@ -24,30 +24,44 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from theory.nonconvex_lower_bounds.chain import (ScaledChain, _check_float, _hard_gradient, _progress,
+from kernels.common.checks import check_finite, is_concrete, no_grad
+from theory.nonconvex_lower_bounds.chain import (ScaledChain, _check_chain, _check_float, _hard_gradient, _progress,
                                                  LIPSCHITZ_GRAD, VALUE_GAP_PER_LINK)
 from theory.nonconvex_lower_bounds.oracle import _bernoulli_gradient, _check_p
+
+ORTHONORMAL_TOL = 1e-4  # max |UᵀU − I| accepted for a concrete u (float32 QR of d = 2000 gives ~1e-6)
 
 
 def unit_chain(T: int) -> ScaledChain:
   """f̄_T itself as a ScaledChain: λ = 1, scale 1, L = ℓ₁ = 152, ε = 1/2 (so ‖∇f̄_T‖ ≤ 1/2 is ε-stationary)."""
-  if not (isinstance(T, int) and T >= 1):
+  if isinstance(T, bool) or not (isinstance(T, int) and T >= 1):
     raise ValueError(f"T: expected an integer >= 1, got {T!r}")
   return ScaledChain(T=T, lam=1.0, scale=1.0, delta=VALUE_GAP_PER_LINK * T, lipschitz=LIPSCHITZ_GRAD, eps=0.5)
 
 
-def _check_chain(chain) -> None:
-  if not isinstance(chain, ScaledChain):
-    raise TypeError(f"chain: expected a ScaledChain (scale_chain / unit_chain), got {type(chain).__name__}")
-
-
-def _check_u(u, chain):
+def _check_u(u, chain, fn):
+  """u: [d, T] floating with orthonormal columns (checked to ORTHONORMAL_TOL when concrete); float64."""
   if u is None:
     return None
-  u = _check_float("u", jnp.asarray(u, jnp.float64))
-  if u.ndim != 2 or u.shape[1] != chain.T:
-    raise ValueError(f"u: expected [d, {chain.T}] (d x chain.T), got {u.shape}")
+  u = _check_float("u", u, fn)
+  if u.ndim != 2 or u.shape[1] != chain.T or u.shape[0] < chain.T:
+    raise ValueError(f"{fn}: u: expected [d, {chain.T}] (d x chain.T, d >= T), got {u.shape}")
+  u = jnp.asarray(u, jnp.float64)
+  if is_concrete(u):
+    a = np.asarray(u)
+    check_finite(a, "u", fn)
+    err = float(np.max(np.abs(a.T @ a - np.eye(a.shape[1]))))
+    if not err <= ORTHONORMAL_TOL:
+      raise ValueError(f"{fn}: u: expected orthonormal columns (random_orthonormal), got max |UᵀU − I| = {err:.3g} "
+                       f"> {ORTHONORMAL_TOL}")
   return u
+
+
+def _safe_norm(r):
+  """‖r‖ with derivative 0 (not NaN) at r = 0 (the off-chain distance is exactly 0 for orthonormal u)."""
+  sq = jnp.sum(r * r)
+  pos = sq > 0
+  return jnp.where(pos, jnp.sqrt(jnp.where(pos, sq, 1.0)), 0.0)
 
 
 def _geometry(chain: ScaledChain, u):
@@ -83,7 +97,7 @@ def _gd(chain: ScaledChain, u, num_steps: int) -> GDTrace:
   def record(x):
     y = to_chain(x)
     g = from_chain(_hard_gradient(y))
-    off = jnp.float64(0.0) if u is None else jnp.linalg.norm(x - u @ (u.T @ x))
+    off = jnp.float64(0.0) if u is None else _safe_norm(x - u @ (u.T @ x))
     return g, (_progress(y, 0.5), _progress(y, 0.0), jnp.linalg.norm(g), off)
 
   def body(x, _):
@@ -103,18 +117,37 @@ def gradient_descent(chain: ScaledChain, num_steps: int, u: jax.Array | None = N
   Args:
     chain: the instance (`scale_chain(Δ, L, ε)` or `unit_chain(T)`).
     num_steps: K ≥ 1 steps.
-    u: optional [d, T] orthonormal columns (`random_orthonormal`).
+    u: optional [d, T] orthonormal columns (`random_orthonormal`; ValueError if max |UᵀU − I| > 1e-4).
+
+  Differentiable in u (x_final and grad_norm are smooth in u; progress / support are integers; off_chain
+  is a norm that is 0 at orthonormal u, given derivative 0 there).
   """
-  _check_chain(chain)
-  if not (isinstance(num_steps, int) and num_steps >= 1):
+  _check_chain(chain, "gradient_descent")
+  if isinstance(num_steps, bool) or not (isinstance(num_steps, int) and num_steps >= 1):
     raise ValueError(f"num_steps: expected an integer >= 1, got {num_steps!r}")
   with jax.enable_x64(True):
-    return _gd(chain, _check_u(u, chain), num_steps)
+    return _gd(chain, _check_u(u, chain, "gradient_descent"), num_steps)
 
 
 def first_below(grad_norm: jax.Array, level: float) -> int:
-  """First index k with grad_norm[k] ≤ level (the number of queries before an ε-stationary one); −1 if none."""
-  hits = np.asarray(grad_norm) <= level
+  """First index k with grad_norm[k] ≤ level (the number of queries before an ε-stationary one); −1 if none.
+
+  Host-side (numpy): grad_norm is a concrete [K] array of finite values (ValueError on NaN / inf: a
+  diverged run is not "never below"); level a finite number. Not differentiable (TypeError on tracers).
+  """
+  for name, v in (("grad_norm", grad_norm), ("level", level)):
+    if not is_concrete(v):
+      raise TypeError(f"first_below: {name}: first_below is numpy-based (evaluated on the host) and not "
+                      "differentiable (it returns an integer index); got a jax tracer")
+  g = np.asarray(grad_norm)
+  if g.ndim != 1 or g.size == 0 or not np.issubdtype(g.dtype, np.floating):
+    raise ValueError(f"first_below: grad_norm: expected a non-empty 1-D float array, got shape {g.shape} "
+                     f"dtype {g.dtype}")
+  check_finite(g, "grad_norm", "first_below")
+  if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)) \
+      or not math.isfinite(level):
+    raise ValueError(f"first_below: level: expected a finite number, got {level!r}")
+  hits = g <= level
   return int(np.argmax(hits)) if hits.any() else -1
 
 
@@ -175,17 +208,28 @@ def sgd(key: jax.Array, chain: ScaledChain, p: float, num_reps: int, max_steps: 
     key: PRNG key (split into one stream per replication).
     chain: the instance; p: the oracle's Bernoulli probability in (0, 1].
     num_reps: replications R ≥ 1 (vmapped). max_steps: query budget per replication.
-    u: optional [d, T] orthonormal columns.
+    u: optional [d, T] orthonormal columns (ValueError if max |UᵀU − I| > 1e-4).
+
+  The results are query counts (integers, piecewise constant in p and u): differentiating raises TypeError.
   """
-  _check_chain(chain)
-  if not isinstance(p, (int, float)):
-    raise TypeError(f"p: expected a Python float, got {type(p).__name__}")
-  _check_p(p)
+  _check_chain(chain, "sgd")
+  _check_python_p(p, "sgd")
   for name, v in (("num_reps", num_reps), ("max_steps", max_steps)):
-    if not (isinstance(v, int) and v >= 1):
+    if isinstance(v, bool) or not (isinstance(v, int) and v >= 1):
       raise ValueError(f"{name}: expected an integer >= 1, got {v!r}")
   with jax.enable_x64(True):
-    return _sgd(key, chain, jnp.float64(p), _check_u(u, chain), num_reps, max_steps)
+    u = _check_u(u, chain, "sgd")
+    u = None if u is None else no_grad(u, "theory.nonconvex_lower_bounds.sgd")
+    return _sgd(key, chain, jnp.float64(p), u, num_reps, max_steps)
+
+
+def _check_python_p(p, fn: str) -> None:
+  if isinstance(p, jax.core.Tracer):
+    raise TypeError(f"{fn}: p: expected a Python float; {fn} returns query counts (integers, piecewise constant "
+                    "in p), so it is not differentiable; got a jax tracer")
+  if isinstance(p, bool) or not isinstance(p, (int, float)):
+    raise TypeError(f"{fn}: p: expected a Python float, got {type(p).__name__}")
+  _check_p(p, fn)
 
 
 class HittingTimes(NamedTuple):
@@ -228,14 +272,15 @@ def _probe(key, T: int, p, num_reps: int, max_queries: int):
 
 
 def probe_hitting_times(key: jax.Array, T: int, p: float, num_reps: int, max_queries: int) -> HittingTimes:
-  """Replications of the greedy zero-respecting prober on f̄_T with the Bernoulli oracle (see module doc)."""
-  if not (isinstance(T, int) and T >= 1):
+  """Replications of the greedy zero-respecting prober on f̄_T with the Bernoulli oracle (see module doc).
+
+  Hitting times are integers: differentiating in p raises TypeError.
+  """
+  if isinstance(T, bool) or not (isinstance(T, int) and T >= 1):
     raise ValueError(f"T: expected an integer >= 1, got {T!r}")
-  if not isinstance(p, (int, float)):
-    raise TypeError(f"p: expected a Python float, got {type(p).__name__}")
-  _check_p(p)
+  _check_python_p(p, "probe_hitting_times")
   for name, v in (("num_reps", num_reps), ("max_queries", max_queries)):
-    if not (isinstance(v, int) and v >= 1):
+    if isinstance(v, bool) or not (isinstance(v, int) and v >= 1):
       raise ValueError(f"{name}: expected an integer >= 1, got {v!r}")
   with jax.enable_x64(True):
     times, reached, mean, se = _probe(key, T, jnp.float64(p), num_reps, max_queries)
@@ -243,9 +288,15 @@ def probe_hitting_times(key: jax.Array, T: int, p: float, num_reps: int, max_que
 
 
 def stochastic_chain_probability(eps: float, sigma: float) -> float:
-  """p = min(1, (2ε·23)²/σ²): the largest p whose oracle, scaled by 2ε, has variance ≤ σ² (23 = ‖∇f̄_T‖_∞ bound)."""
+  """p = min(1, (2ε·23)²/σ²): the largest p whose oracle, scaled by 2ε, has variance ≤ σ² (23 = ‖∇f̄_T‖_∞ bound).
+
+  A host-side Python float (it is the p of `sgd`, a Python number): not differentiable (TypeError on tracers).
+  """
   for name, v in (("eps", eps), ("sigma", sigma)):
-    if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+    if isinstance(v, jax.core.Tracer):
+      raise TypeError(f"stochastic_chain_probability: {name}: a host-side closed form on Python numbers (it sets "
+                      "sgd's p), not differentiable; got a jax tracer")
+    if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
       raise ValueError(f"{name}: expected a finite number > 0, got {v!r}")
   from theory.nonconvex_lower_bounds.chain import GRAD_INF_BOUND
   return min(1.0, (2.0 * eps * GRAD_INF_BOUND / sigma) ** 2)

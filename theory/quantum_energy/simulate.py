@@ -32,17 +32,20 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
+
+from kernels.common.checks import check_in_range, is_concrete
 
 MAX_QUBITS = 10          # per register: 4^10 complex128 amplitudes = 16 MiB
 MAX_CLASSICAL_BITS = 24  # collision search keeps a [2^n] table
 RUNS_OFFSET = 0.6067     # lim_n (E[R] - n), from sum_{k>=1} 2^-k/(1-2^-k) - 1 = 1.6067 - 1  [V in notes]
 
 
-def _check_n(n, name: str = "n", hi: int = MAX_QUBITS) -> int:
+def _check_n(n, name: str = "n", hi: int = MAX_QUBITS, lo: int = 2) -> int:
   if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
     raise TypeError(f"{name} must be an int, got {type(n).__name__}")
-  if not 2 <= int(n) <= hi:
-    raise ValueError(f"{name} must be in [2, {hi}], got {n}")
+  if not lo <= int(n) <= hi:
+    raise ValueError(f"{name} must be in [{lo}, {hi}], got {n}")
   return int(n)
 
 
@@ -54,18 +57,47 @@ def _check_s(s, n: int) -> int:
   return int(s)
 
 
-def _check_table(table, n: int) -> jax.Array:
+def _check_table(table, n: int, fn: str = "simon_state") -> jax.Array:
+  """table: [2^n] integers with values in [0, 2^n) (ValueError when concrete, a checkify check under jit)."""
   table = jnp.asarray(table)
   if not jnp.issubdtype(table.dtype, jnp.integer):
     raise TypeError(f"table must be an integer array, got dtype {table.dtype}")
   if table.shape != (2 ** n,):
     raise ValueError(f"table must have shape [2^n] = ({2 ** n},), got {table.shape}")
+  check_in_range(table, "table", fn, 0, 2 ** n)
   return table.astype(jnp.int32)
 
 
+def _check_ints(v, name: str, fn: str, ndim: int | None = None) -> jax.Array:
+  if isinstance(v, (str, bytes)):
+    raise TypeError(f"{fn}: {name} must be an integer array, got {v!r}")
+  try:
+    v = jnp.asarray(v)
+  except TypeError as e:
+    raise TypeError(f"{fn}: {name} must be an integer array, got {type(v).__name__}") from e
+  if not jnp.issubdtype(v.dtype, jnp.integer):
+    raise TypeError(f"{fn}: {name} must be an integer array, got dtype {v.dtype}")
+  if ndim is not None and v.ndim != ndim:
+    raise ValueError(f"{fn}: {name} must have {ndim} dimension(s), got shape {v.shape}")
+  return v
+
+
 def parity(v: jax.Array) -> jax.Array:
-  """Parity (popcount mod 2) of non-negative int32 values, elementwise: [...] -> [...] int32."""
-  return jax.lax.population_count(jnp.asarray(v, jnp.int32)) & 1
+  """Parity (popcount mod 2) of non-negative int32 values, elementwise: [...] -> [...] int32.
+
+  v: integers in [0, 2^31) (TypeError for floats, which would be truncated; ValueError for out-of-range
+  values when concrete, a checkify check under jit).
+  """
+  v = _check_ints(v, "v", "parity")
+  if is_concrete(v):
+    a = np.asarray(v)
+    bad = (a < 0) | (a > np.iinfo(np.int32).max)
+    if bad.any():
+      idx = tuple(int(i) for i in np.argwhere(bad)[0])
+      raise ValueError(f"parity: v: expected values in [0, 2^31), got {a[idx]} at index {idx}")
+  else:
+    checkify.debug_check(jnp.all(v >= 0), "parity: v: expected values >= 0")
+  return jax.lax.population_count(v.astype(jnp.int32)) & 1
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -97,9 +129,19 @@ def random_period(key: jax.Array, n: int) -> jax.Array:
 def walsh_hadamard(state: jax.Array, n: int) -> jax.Array:
   """H^{(x)n} on axis 0 by the fast Walsh-Hadamard transform (n butterflies, normalised, an involution).
 
-  state: [2^n, M] -> [2^n, M]. Bit i of the row index is qubit i; the ordering is irrelevant to the
-  result because every qubit gets the same H.
+  state: [2^n, M] float or complex -> [2^n, M] (linear, so differentiable). Bit i of the row index is qubit
+  i; the ordering is irrelevant to the result because every qubit gets the same H. n: int in [1, 24].
   """
+  n = _check_n(n, hi=MAX_CLASSICAL_BITS, lo=1)
+  state = jnp.asarray(state)
+  if not jnp.issubdtype(state.dtype, jnp.inexact):
+    raise TypeError(f"walsh_hadamard: state must be a float or complex array, got dtype {state.dtype}")
+  if state.ndim != 2 or state.shape[0] != 2 ** n:
+    raise ValueError(f"walsh_hadamard: state must have shape [2^n, M] = [{2 ** n}, M], got {state.shape}")
+  return _walsh_hadamard(state, n)
+
+
+def _walsh_hadamard(state: jax.Array, n: int) -> jax.Array:
   m = state.shape[1]
   for i in range(n):
     v = state.reshape(2 ** (n - 1 - i), 2, 2 ** i, m)
@@ -111,8 +153,20 @@ def walsh_hadamard(state: jax.Array, n: int) -> jax.Array:
 def apply_oracle(state: jax.Array, table: jax.Array) -> jax.Array:
   """U_f |x>|y> = |x>|y XOR f(x)> as a gather: out[x, y] = state[x, y XOR f(x)] (U_f is an involution).
 
-  state: [2^n, 2^n], table: [2^n] int32 -> [2^n, 2^n].
+  state: [2^n, 2^n], table: [2^n] integers in [0, 2^n) -> [2^n, 2^n] (linear in state). Out-of-range table
+  values raise ValueError when concrete (a checkify check under jit; unchecked, the gather would clamp).
   """
+  state = jnp.asarray(state)
+  if state.ndim != 2 or state.shape[0] != state.shape[1] or state.shape[0] < 2 \
+      or state.shape[0] & (state.shape[0] - 1):
+    raise ValueError(f"apply_oracle: state must have shape [2^n, 2^n] (n >= 1), got {state.shape}")
+  if not (jnp.issubdtype(state.dtype, jnp.number)):
+    raise TypeError(f"apply_oracle: state must be a numeric array, got dtype {state.dtype}")
+  n = state.shape[0].bit_length() - 1
+  return _apply_oracle(state, _check_table(table, n, "apply_oracle"))
+
+
+def _apply_oracle(state: jax.Array, table: jax.Array) -> jax.Array:
   size = state.shape[0]
   x = jnp.arange(size, dtype=jnp.int32)[:, None]
   y = jnp.arange(size, dtype=jnp.int32)[None, :]
@@ -123,9 +177,9 @@ def apply_oracle(state: jax.Array, table: jax.Array) -> jax.Array:
 def _circuit(table: jax.Array, n: int) -> jax.Array:
   size = 2 ** n
   state = jnp.zeros((size, size), jnp.complex128).at[0, 0].set(1.0)
-  state = walsh_hadamard(state, n)
-  state = apply_oracle(state, table)
-  return walsh_hadamard(state, n)
+  state = _walsh_hadamard(state, n)
+  state = _apply_oracle(state, table)
+  return _walsh_hadamard(state, n)
 
 
 def simon_state(table: jax.Array, n: int) -> jax.Array:
@@ -158,7 +212,17 @@ def gf2_insert(rows: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
 
   rows: [n] int32, rows[p] = the basis vector with leading bit p, or 0 (none); every basis vector is 0 at
   the other vectors' leading bits. y: [] int32. Returns (rows', independent: [] bool).
+  Values of rows and y must lie in [0, 2^n) (ValueError when concrete, a checkify check under jit).
   """
+  rows = _check_ints(rows, "rows", "gf2_insert", ndim=1)
+  y = _check_ints(y, "y", "gf2_insert", ndim=0)
+  n = _check_n(rows.shape[0], "rows.shape[0] (n)", hi=30, lo=1)
+  check_in_range(rows, "rows", "gf2_insert", 0, 2 ** n)
+  check_in_range(y, "y", "gf2_insert", 0, 2 ** n)
+  return _gf2_insert(rows.astype(jnp.int32), y.astype(jnp.int32))
+
+
+def _gf2_insert(rows: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
   n = rows.shape[0]
   bits = jnp.arange(n, dtype=jnp.int32)
   # Reduce y by every row whose leading bit y has (order-free: rows are 0 at each other's leading bits).
@@ -176,8 +240,20 @@ def gf2_insert(rows: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
 def gf2_null_vector(rows: jax.Array) -> jax.Array:
   """The nonzero null vector of a rank n-1 reduced basis (``gf2_insert``'s form): [] int32 with rows.s = 0.
 
-  With free bit f (the one position without a row), s = 2^f + sum_p bit_f(rows[p]) 2^p.
+  With free bit f (the one position without a row), s = 2^f + sum_p bit_f(rows[p]) 2^p. A concrete basis
+  must have exactly one zero row (ValueError otherwise); under jit other ranks give a meaningless s.
   """
+  rows = _check_ints(rows, "rows", "gf2_null_vector", ndim=1)
+  _check_n(rows.shape[0], "rows.shape[0] (n)", hi=30, lo=1)
+  if is_concrete(rows):
+    zeros = int(np.sum(np.asarray(rows) == 0))
+    if zeros != 1:
+      raise ValueError(f"gf2_null_vector: rows: expected a rank n-1 basis (exactly one zero row), got {zeros} "
+                       "zero rows")
+  return _gf2_null_vector(rows.astype(jnp.int32))
+
+
+def _gf2_null_vector(rows: jax.Array) -> jax.Array:
   n = rows.shape[0]
   bits = jnp.arange(n, dtype=jnp.int32)
   free = jnp.argmin(rows != 0).astype(jnp.int32)
@@ -191,9 +267,10 @@ def solve_gf2(ys: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
   s is meaningful only when rank = n - 1.
   """
   n = _check_n(n, hi=30)
-  ys = jnp.asarray(ys, jnp.int32)
-  rows, ind = jax.lax.scan(gf2_insert, jnp.zeros((n,), jnp.int32), ys)
-  return jnp.sum(ind).astype(jnp.int32), gf2_null_vector(rows)
+  ys = _check_ints(ys, "ys", "solve_gf2", ndim=1)
+  check_in_range(ys, "ys", "solve_gf2", 0, 2 ** n)
+  rows, ind = jax.lax.scan(_gf2_insert, jnp.zeros((n,), jnp.int32), ys.astype(jnp.int32))
+  return jnp.sum(ind).astype(jnp.int32), _gf2_null_vector(rows)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -222,12 +299,12 @@ def _simon_sample(key, logp, n, max_runs):
     k, rows, rank, runs, useless = c
     k, sub = jax.random.split(k)
     y = jax.random.categorical(sub, logp).astype(jnp.int32)
-    rows, ind = gf2_insert(rows, y)
+    rows, ind = _gf2_insert(rows, y)
     return k, rows, rank + ind, runs + 1, useless + (~ind)
 
   init = (key, jnp.zeros((n,), jnp.int32), jnp.int32(0), jnp.int32(0), jnp.int32(0))
   _, rows, _, runs, useless = jax.lax.while_loop(cond, body, init)
-  return SimonResult(runs, gf2_null_vector(rows), useless)
+  return SimonResult(runs, _gf2_null_vector(rows), useless)
 
 
 def simon(key: jax.Array, table: jax.Array, n: int, reps: int = 1, max_runs: int | None = None) -> SimonResult:
@@ -237,10 +314,10 @@ def simon(key: jax.Array, table: jax.Array, n: int, reps: int = 1, max_runs: int
   Returns SimonResult with fields of shape [reps].
   """
   n = _check_n(n)
-  if not isinstance(reps, int) or reps < 1:
+  if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
     raise ValueError(f"reps must be a positive int, got {reps!r}")
   max_runs = 64 * n if max_runs is None else max_runs
-  if not isinstance(max_runs, int) or max_runs < n - 1:
+  if isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < n - 1:
     raise ValueError(f"max_runs must be an int >= n - 1 = {n - 1}, got {max_runs!r}")
   with jax.enable_x64(True):
     p = outcome_probabilities(table, n)
@@ -294,41 +371,76 @@ def _collide(key, table):
 def collision_search(key: jax.Array, table: jax.Array, n: int, reps: int = 1) -> CollisionResult:
   """Queries distinct uniform inputs until an output repeats; ``reps`` executions. Fields: [reps]."""
   n = _check_n(n, hi=MAX_CLASSICAL_BITS)
-  if not isinstance(reps, int) or reps < 1:
+  if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
     raise ValueError(f"reps must be a positive int, got {reps!r}")
-  table = _check_table(table, n)
+  table = _check_table(table, n, "collision_search")
   # Vectorised in batches of at most 2^22 table entries in flight (bounded memory for large n).
   batch = max(1, min(reps, 2 ** 22 // 2 ** n))
   return jax.lax.map(lambda k: _collide(k, table), jax.random.split(key, reps), batch_size=batch)
 
 
+_MAX_SURVIVAL = 2 ** 27   # entries of a survival table (1 GiB of float64)
+
+
 def collision_survival(n: int, q_max: int | None = None) -> np.ndarray:
   """P(no collision after q distinct random queries), q = 0..q_max: prod_{i=1}^{q-1} (1 - i/(2^n - i)).
 
-  Returns [q_max + 1] float64 (q_max defaults to 2^(n-1) + 1, where it is 0).
+  Returns [q_max + 1] float64 (q_max defaults to 2^(n-1) + 1, where it is 0). Host-side numpy; integer
+  inputs only. ValueError if the table would exceed 2^27 entries (pass a smaller q_max).
   """
   n = _check_n(n, hi=40)
   size = 2.0 ** n
   q_max = 2 ** (n - 1) + 1 if q_max is None else q_max
-  if not isinstance(q_max, int) or q_max < 0:
+  if isinstance(q_max, bool) or not isinstance(q_max, (int, np.integer)) or q_max < 0:
     raise ValueError(f"q_max must be a non-negative int, got {q_max!r}")
+  if q_max + 1 > _MAX_SURVIVAL:
+    raise ValueError(f"q_max: the survival table would hold {q_max + 1} entries (> 2^27); pass q_max <= "
+                     f"{_MAX_SURVIVAL - 1} (the survival is below 1e-19 beyond q = {_negligible_q(n)})")
+  q_max = int(q_max)
   i = np.arange(1, max(q_max, 1), dtype=np.float64)
   factors = np.clip(1.0 - i / (size - i), 0.0, None)
   return np.concatenate([[1.0], np.cumprod(np.concatenate([[1.0], factors]))])[: q_max + 1]
 
 
+def _negligible_q(n: int) -> int:
+  """A q from which P(Q > q) <= exp(-q(q-1)/2^(n+1)) < 5e-20 (so the tail adds < 1e-19 relative to E[Q])."""
+  return min(2 ** (n - 1) + 1, int(math.ceil(math.sqrt(89.0 * 2.0 ** n))) + 2)
+
+
 def expected_queries(n: int) -> float:
-  """E[Q] = sum_{q>=0} P(Q > q), from ``collision_survival``."""
-  return float(np.sum(collision_survival(n)))
+  """E[Q] = sum_{q>=0} P(Q > q), from ``collision_survival`` (summed to where the survival is below 5e-20,
+  so n up to 40 stays small). Integer input only."""
+  n = _check_n(n, hi=40)
+  return float(np.sum(collision_survival(n, _negligible_q(n))))
 
 
 def queries_variance(n: int) -> float:
-  """Var[Q] = sum_q (2q + 1) P(Q > q) - E[Q]^2."""
-  surv = collision_survival(n)
+  """Var[Q] = sum_q (2q + 1) P(Q > q) - E[Q]^2 (same truncation as ``expected_queries``)."""
+  n = _check_n(n, hi=40)
+  surv = collision_survival(n, _negligible_q(n))
   q = np.arange(surv.size, dtype=np.float64)
   return float(np.sum((2 * q + 1) * surv) - np.sum(surv) ** 2)
 
 
 def birthday_queries(n) -> np.ndarray:
-  """The asymptotic form sqrt(pi 2^n / 2)."""
-  return np.sqrt(np.pi * 2.0 ** np.asarray(n, np.float64) / 2.0)
+  """The asymptotic form sqrt(pi 2^n / 2), elementwise in real n >= 0.
+
+  numpy float64 for concrete n; a float64 jax array, differentiable in n, for a traced n.
+  """
+  if isinstance(n, bool):
+    raise TypeError(f"birthday_queries: n must be real, got {n!r}")
+  if isinstance(n, jax.core.Tracer):
+    with jax.enable_x64(True):
+      x = jnp.asarray(n, jnp.float64)
+      checkify.debug_check(jnp.all(x >= 0), "birthday_queries: n must be >= 0")
+      return jnp.sqrt(jnp.pi / 2.0) * jnp.exp2(x / 2.0)
+  try:
+    a = np.asarray(n)
+  except Exception as e:  # noqa: BLE001
+    raise TypeError(f"birthday_queries: n must be a real number or array, got {type(n).__name__}") from e
+  if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+    raise TypeError(f"birthday_queries: n must be real (int or float), got dtype {a.dtype}")
+  a = a.astype(np.float64)
+  if not np.all(np.isfinite(a) & (a >= 0)):
+    raise ValueError(f"birthday_queries: n must be finite and >= 0, got {n!r}")
+  return np.sqrt(np.pi * 2.0 ** a / 2.0)

@@ -51,7 +51,19 @@ class Covariance(NamedTuple):
   decay: float | None
 
 
+def _host_only(fn: str, **values) -> None:
+  """TypeError if any of ``values`` holds a jax tracer: ``fn`` is numpy-based (evaluated on the host) and not
+  differentiable; without this guard a transformation would fail with jax's TracerArrayConversionError."""
+  for name, v in values.items():
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(v)):
+      raise TypeError(f"{fn}: {name}: {fn} is numpy-based (evaluated on the host) and not differentiable; got a jax "
+                      "tracer (call it on concrete arrays, outside jit / grad / vmap)")
+
+
 def _check_pos(name: str, v, allow_inf: bool = False) -> float:
+  if isinstance(v, jax.core.Tracer):
+    raise TypeError(f"{name}: expected a Python number; covariance parameters are static (a Covariance is a jit "
+                    "static argument), so a Covariance is not differentiable in its parameters; got a jax tracer")
   if isinstance(v, bool) or not isinstance(v, (int, float)):
     raise TypeError(f"{name}: expected a positive real number, got {type(v).__name__} {v!r}")
   v = float(v)
@@ -68,11 +80,15 @@ def _log_cosh(x: Array) -> Array:
   return jnp.where(x < 1.0, small, big)
 
 
-@functools.lru_cache(maxsize=None)
 def diffusion(d: int) -> Covariance:
   """Diffusion from white-noise initial data in d dimensions, in log time: r(T) = sech(T/2)^{d/2}, λ₂ = d/8."""
   if isinstance(d, bool) or not isinstance(d, int) or d < 1:
     raise ValueError(f"d: expected a positive int dimension, got {d!r}")
+  return _diffusion(d)
+
+
+@functools.lru_cache(maxsize=None)
+def _diffusion(d: int) -> Covariance:
   a = d / 2
 
   def log_r(t):
@@ -109,10 +125,13 @@ def random_acceleration() -> Covariance:
   return Covariance("random acceleration", r, mdr, omr, 0.75, 0.5)
 
 
-@functools.lru_cache(maxsize=None)
 def gaussian(scale: float = 1.0) -> Covariance:
   """Gaussian covariance r(t) = exp(−t²/(2ℓ²)), λ₂ = 1/ℓ²."""
-  ell = _check_pos("scale", scale)
+  return _gaussian(_check_pos("scale", scale))
+
+
+@functools.lru_cache(maxsize=None)
+def _gaussian(ell: float) -> Covariance:
 
   def r(t):
     return jnp.exp(-(t / ell) ** 2 / 2)
@@ -126,12 +145,14 @@ def gaussian(scale: float = 1.0) -> Covariance:
   return Covariance(f"Gaussian ℓ={ell:g}", r, mdr, omr, 1 / ell ** 2, math.inf)
 
 
-@functools.lru_cache(maxsize=None)
 def damped_cosine(omega: float = 1.0, alpha: float = 0.25) -> Covariance:
   """Damped cosine r(t) = exp(−α t²/2) cos(ω t), λ₂ = α + ω² (non-monotone; the paper's example is ω = 1,
   α = 1/4, r = e^{−t²/8} cos t, λ₂ = 1.25)."""
-  w = _check_pos("omega", omega)
-  al = _check_pos("alpha", alpha)
+  return _damped_cosine(_check_pos("omega", omega), _check_pos("alpha", alpha))
+
+
+@functools.lru_cache(maxsize=None)
+def _damped_cosine(w: float, al: float) -> Covariance:
 
   def r(t):
     return jnp.exp(-al * t ** 2 / 2) * jnp.cos(w * t)
@@ -145,10 +166,13 @@ def damped_cosine(omega: float = 1.0, alpha: float = 0.25) -> Covariance:
   return Covariance(f"damped cosine ω={w:g} α={al:g}", r, mdr, omr, al + w ** 2, None)
 
 
-@functools.lru_cache(maxsize=None)
 def ornstein_uhlenbeck(rate: float = 1.0) -> Covariance:
   """Ornstein–Uhlenbeck covariance r(t) = e^{−rate |t|}: not differentiable, λ₂ = ∞ (simulation checks only)."""
-  k = _check_pos("rate", rate)
+  return _ornstein_uhlenbeck(_check_pos("rate", rate))
+
+
+@functools.lru_cache(maxsize=None)
+def _ornstein_uhlenbeck(k: float) -> Covariance:
 
   def r(t):
     return jnp.exp(-k * jnp.abs(t))
@@ -178,7 +202,17 @@ def user_covariance(r: Callable[[Array], Array], *, lambda2: float | None = None
   """
   if not callable(r):
     raise TypeError(f"r: expected a callable r(t), got {type(r).__name__}")
-  r0 = float(jax.jit(r)(jnp.asarray(0.0)))
+  if not isinstance(name, str):
+    raise TypeError(f"user_covariance: name: expected a str, got {type(name).__name__}")
+  try:
+    r0 = jax.jit(r)(jnp.asarray(0.0))
+  except Exception as e:  # noqa: BLE001  (any failure of the user's function)
+    raise TypeError(f"user_covariance: r: expected a jnp-traceable function of a scalar t, but r(0.0) under jit "
+                    f"raised {type(e).__name__}: {e}") from e
+  if jnp.shape(r0) != () or not jnp.issubdtype(jnp.result_type(r0), jnp.floating):
+    raise ValueError(f"user_covariance: r: expected a real scalar r(t) for a scalar t, got shape {jnp.shape(r0)} "
+                     f"dtype {jnp.result_type(r0)}")
+  r0 = float(r0)
   if not abs(r0 - 1.0) < 1e-9:
     raise ValueError(f"r: expected unit variance r(0) = 1, got r(0) = {r0!r}")
   if lambda2 is None:

@@ -36,17 +36,23 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 
-from theory.slepian.covariances import Covariance
+from theory.slepian.covariances import Covariance, _host_only
 
 Array = jax.Array
 
 _SMALL_T = 1e-4   # t√λ₂ below which a user r without a stable 1 − r is interpolated linearly to m(0) = 1
 
 
-def _check_cov(cov, need_smooth: bool = True) -> Covariance:
+def _check_cov(cov, need_smooth: bool = True, traced_lambda2: bool = False) -> Covariance:
   if not isinstance(cov, Covariance):
     raise TypeError(f"cov: expected a theory.slepian.Covariance, got {type(cov).__name__}")
+  if isinstance(cov.lambda2, jax.core.Tracer):
+    if traced_lambda2:
+      return cov
+    raise TypeError(f"cov: lambda2 is a jax tracer; a Covariance is a jit static argument here, so this function "
+                    f"is not differentiable in the covariance's parameters ({cov.name})")
   if need_smooth and not math.isfinite(cov.lambda2):
     raise ValueError(f"cov: the IIA needs a differentiable process (λ₂ = −r″(0) < ∞); {cov.name} has λ₂ = "
                      f"{cov.lambda2}")
@@ -54,6 +60,12 @@ def _check_cov(cov, need_smooth: bool = True) -> Covariance:
 
 
 def _check_t(name: str, t) -> None:
+  """Real times t >= 0: ValueError when concrete (NaN included); a ``checkify`` check when traced."""
+  if isinstance(t, jax.core.Tracer):
+    if not (jnp.issubdtype(t.dtype, jnp.floating) or jnp.issubdtype(t.dtype, jnp.integer)):
+      raise TypeError(f"{name}: expected real times, got dtype {t.dtype}")
+    checkify.debug_check(jnp.all(t >= 0), f"{name}: expected times t >= 0")
+    return
   a = np.asarray(t)
   if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
     raise TypeError(f"{name}: expected real times, got dtype {a.dtype}")
@@ -62,19 +74,29 @@ def _check_t(name: str, t) -> None:
 
 
 def rice_rate(cov: Covariance) -> float:
-  """Expected number of zero crossings per unit time, √λ₂/π (Rice formula)."""
-  _check_cov(cov)
+  """Expected number of zero crossings per unit time, √λ₂/π (Rice formula).
+
+  A Python float; a jax scalar, differentiable in λ₂, when ``cov.lambda2`` is a jax tracer.
+  """
+  _check_cov(cov, traced_lambda2=True)
+  if isinstance(cov.lambda2, jax.core.Tracer):
+    return jnp.sqrt(cov.lambda2) / math.pi
   return math.sqrt(cov.lambda2) / math.pi
 
 
 def mean_interval(cov: Covariance) -> float:
-  """Mean length between consecutive zeros, μ = π/√λ₂."""
-  _check_cov(cov)
+  """Mean length between consecutive zeros, μ = π/√λ₂ (a jax scalar, differentiable, for a traced λ₂)."""
+  _check_cov(cov, traced_lambda2=True)
+  if isinstance(cov.lambda2, jax.core.Tracer):
+    return math.pi / jnp.sqrt(cov.lambda2)
   return math.pi / math.sqrt(cov.lambda2)
 
 
 def clipped_covariance(cov: Covariance, t) -> Array:
-  """A(t) = E[sign X(0) sign X(t)] = (2/π) arcsin r(t), ``t: [...]`` -> ``[...]`` (float64)."""
+  """A(t) = E[sign X(0) sign X(t)] = (2/π) arcsin r(t), ``t: [...]`` -> ``[...]`` (float64; differentiable in t > 0).
+
+  t >= 0 (ValueError when concrete; a ``checkify`` check under jit/grad, unchecked r is symmetric in t).
+  """
   _check_cov(cov, need_smooth=False)
   _check_t("t", t)
   with jax.enable_x64(True):
@@ -111,10 +133,10 @@ def slepian_mean(cov: Covariance, t) -> Array:
 
   Args:
     cov: a differentiable covariance (λ₂ < ∞).
-    t: ``[...]`` times ≥ 0.
+    t: ``[...]`` times ≥ 0 (ValueError when concrete; a ``checkify`` check under jit/grad).
 
   Returns:
-    ``[...]`` float64.
+    ``[...]`` float64, differentiable in t for t > 0.
   """
   _check_cov(cov)
   _check_t("t", t)
@@ -149,14 +171,19 @@ def validity(cov: Covariance, t_max: float | None = None, n_grid: int = 20001, t
     cov: a differentiable covariance.
     t_max: end of the grid (default 20 μ).
     n_grid: number of grid points (≥ 3).
-    tol: rounding tolerance on increases and negativity.
+    tol: rounding tolerance on increases and negativity (finite, >= 0).
+
+  Host-side (numpy): not differentiable (TypeError on jax tracers).
   """
+  _host_only("validity", t_max=t_max, tol=tol)
   _check_cov(cov)
+  if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and tol >= 0):
+    raise ValueError(f"tol: expected a finite number >= 0, got {tol!r}")
   if isinstance(n_grid, bool) or not isinstance(n_grid, int) or n_grid < 3:
     raise ValueError(f"n_grid: expected an int >= 3, got {n_grid!r}")
   t_max = 20 * mean_interval(cov) if t_max is None else t_max
-  if isinstance(t_max, bool) or not isinstance(t_max, (int, float)) or not t_max > 0:
-    raise ValueError(f"t_max: expected a positive number, got {t_max!r}")
+  if isinstance(t_max, bool) or not isinstance(t_max, (int, float)) or not (t_max > 0 and math.isfinite(t_max)):
+    raise ValueError(f"t_max: expected a positive finite number, got {t_max!r}")
   t = np.linspace(0.0, float(t_max), n_grid)
   m = np.asarray(slepian_mean(cov, t))
   with jax.enable_x64(True):
@@ -304,15 +331,18 @@ def iia_law(cov: Covariance, dt: float | None = None, t_max: float | None = None
     cov: a differentiable covariance whose m is non-increasing (raises ValueError otherwise).
     dt: grid step (default μ/2000).
     t_max: grid end (default 34/θ_IIA, where P(T > t_max) ≈ e^{−34} ≈ 1e-15).
+
+  Host-side (numpy arrays out): not differentiable (TypeError on jax tracers).
   """
+  _host_only("iia_law", dt=dt, t_max=t_max)
   _check_cov(cov)
+  for name, v in (("dt", dt), ("t_max", t_max)):   # checked before the (costly) exponent
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v))):
+      raise ValueError(f"{name}: expected a positive finite number, got {v!r}")
   theta = persistence_exponent(cov)
   mu = mean_interval(cov)
   dt = mu / 2000 if dt is None else dt
   t_max = 34.0 / theta if t_max is None else t_max
-  for name, v in (("dt", dt), ("t_max", t_max)):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-      raise ValueError(f"{name}: expected a positive number, got {v!r}")
   n = int(math.ceil(t_max / dt)) + 1
   if n > 2 ** 24:
     raise ValueError(f"t_max/dt: the grid would have {n} points (> 2^24); increase dt or decrease t_max")
@@ -369,6 +399,8 @@ def sample_iia(key: Array, cov: Covariance, n: int, n_grid: int = 200001) -> Arr
   _check_cov(cov)
   if isinstance(n, bool) or not isinstance(n, int) or n < 1:
     raise ValueError(f"n: expected a positive int, got {n!r}")
+  if isinstance(n_grid, bool) or not isinstance(n_grid, int) or n_grid < 3:
+    raise ValueError(f"n_grid: expected an int >= 3, got {n_grid!r}")
   v = validity(cov)
   if not v.valid:
     raise ValueError(f"cov: the IIA is not valid for {cov.name}: m is not a survival function "
@@ -382,6 +414,30 @@ def sample_iia(key: Array, cov: Covariance, n: int, n_grid: int = 200001) -> Arr
 
 def switch_laplace(psi_hat: Array, mu: float, s: Array) -> Array:
   """Laplace transform of the clipped covariance of a stationary ±1 switching process with i.i.d. intervals of
-  Laplace transform ``psi_hat`` (values at ``s: [...]``) and mean μ: Â(s) = 1/s − (2/(μ s²))(1 − ψ̂)/(1 + ψ̂)."""
-  s = jnp.asarray(s)
+  Laplace transform ``psi_hat`` (values at ``s: [...]``) and mean μ: Â(s) = 1/s − (2/(μ s²))(1 − ψ̂)/(1 + ψ̂).
+
+  psi_hat and s: numeric arrays of one shape (real or complex); mu > 0 and s ≠ 0 are checked when concrete.
+  Differentiable in all three.
+  """
+  arrs = {}
+  for name, v in (("psi_hat", psi_hat), ("mu", mu), ("s", s)):
+    if isinstance(v, (bool, str, bytes)):
+      raise TypeError(f"switch_laplace: {name}: expected a number or array, got {v!r}")
+    try:
+      arrs[name] = jnp.asarray(v)
+    except TypeError as e:
+      raise TypeError(f"switch_laplace: {name}: expected a number or array, got {type(v).__name__}") from e
+    if not jnp.issubdtype(arrs[name].dtype, jnp.number):
+      raise TypeError(f"switch_laplace: {name}: expected numeric values, got dtype {arrs[name].dtype}")
+  mu_arr, s = arrs["mu"], arrs["s"]
+  if arrs["psi_hat"].shape != s.shape:
+    raise ValueError(f"switch_laplace: psi_hat, s: expected psi_hat to hold the values at s (one shape), got "
+                     f"{arrs['psi_hat'].shape} and {s.shape}")
+  if mu_arr.ndim != 0 or jnp.issubdtype(mu_arr.dtype, jnp.complexfloating):
+    raise ValueError(f"switch_laplace: mu: expected a real scalar mean interval, got shape {mu_arr.shape} dtype "
+                     f"{mu_arr.dtype}")
+  if not isinstance(mu, jax.core.Tracer) and not (math.isfinite(float(mu_arr)) and float(mu_arr) > 0):
+    raise ValueError(f"switch_laplace: mu: expected a positive finite mean interval, got {float(mu_arr)!r}")
+  if not isinstance(s, jax.core.Tracer) and np.any(np.asarray(s) == 0):
+    raise ValueError("switch_laplace: s: expected nonzero Laplace arguments (Â has a pole at s = 0), got a 0")
   return 1 / s - 2 / (mu * s ** 2) * (1 - psi_hat) / (1 + psi_hat)

@@ -10,6 +10,10 @@ are located by linear interpolation between grid points with a sign change; a gr
 inside one step, so keep dt·√λ₂ ≲ 0.02 and compare the crossing rate with Rice's √λ₂/π. Estimates carry
 standard errors computed from the variation *between* independent paths (intervals along one path are
 dependent), as ratio estimators Σ_p a_p / Σ_p b_p with the delta-method variance.
+
+Everything here is host-side (numpy in and out, jit-compiled kernels inside): the functions raise TypeError on jax
+tracers (their outputs are samples, counts or piecewise-constant statistics, not differentiable), and paths with
+NaN / inf raise ValueError naming the first bad index.
 """
 from __future__ import annotations
 
@@ -21,8 +25,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kernels.common.checks import check_finite
 from theory.common.gaussian_processes import circulant_embedding_sample
-from theory.slepian.covariances import Covariance
+from theory.slepian.covariances import Covariance, _host_only
 
 Array = jax.Array
 
@@ -47,16 +52,41 @@ class Intervals(NamedTuple):
   duration: float
 
 
-def _check_paths(name: str, x) -> np.ndarray:
+def _check_paths(name: str, x, fn: str, min_paths: int = 1) -> np.ndarray:
   a = np.asarray(x)
-  if a.ndim != 2 or a.shape[1] < 3:
-    raise ValueError(f"{name}: expected paths of shape [P, n] with n >= 3, got shape {a.shape}")
+  if a.ndim != 2 or a.shape[1] < 3 or a.shape[0] < min_paths:
+    raise ValueError(f"{name}: expected paths of shape [P, n] with n >= 3 and P >= {min_paths}, got shape {a.shape}")
   if not np.issubdtype(a.dtype, np.floating):
     raise TypeError(f"{name}: expected floating paths, got dtype {a.dtype}")
+  check_finite(a, name, fn)
+  return a
+
+
+def _check_iv(iv, fn: str, need_intervals: bool = False) -> None:
+  if not isinstance(iv, Intervals):
+    raise TypeError(f"{fn}: iv: expected an Intervals (from crossing_intervals), got {type(iv).__name__}")
+  _host_only(fn, iv=iv)
+  if np.ndim(iv.lengths) != 2 or np.shape(iv.counts) != np.shape(iv.lengths)[:1]:
+    raise ValueError(f"{fn}: iv: expected lengths [P, K] and counts [P], got {np.shape(iv.lengths)} and "
+                     f"{np.shape(iv.counts)}")
+  if need_intervals and not np.sum(iv.counts) > 0:
+    raise ValueError(f"{fn}: iv: no complete intervals (every count is 0); simulate longer paths")
+
+
+def _check_times(name: str, t, fn: str) -> np.ndarray:
+  _host_only(fn, **{name: t})
+  a = np.asarray(t)
+  if a.ndim > 1 or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+    raise ValueError(f"{fn}: {name}: expected a real scalar or 1-D array of times, got shape {a.shape} dtype {a.dtype}")
+  a = np.atleast_1d(a.astype(np.float64))
+  check_finite(a, name, fn)
   return a
 
 
 def _check_pos(name: str, v) -> float:
+  if isinstance(v, jax.core.Tracer):
+    raise TypeError(f"{name}: expected a Python number; this function is numpy-based (evaluated on the host) and "
+                    "not differentiable; got a jax tracer")
   if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)):
     raise TypeError(f"{name}: expected a positive real number, got {type(v).__name__} {v!r}")
   if not (math.isfinite(float(v)) and float(v) > 0):
@@ -66,10 +96,13 @@ def _check_pos(name: str, v) -> float:
 
 def simulate_paths(key: Array, cov: Covariance, dt: float, n: int, n_paths: int) -> Array:
   """Exact paths of the stationary Gaussian process with covariance ``cov`` on t_k = k dt: ``[n_paths, n]``
-  float64 (circulant embedding of r(0), r(dt), …, r((n − 1)dt))."""
+  float64 (circulant embedding of r(0), r(dt), …, r((n − 1)dt)). A sampler: not differentiable in dt
+  (TypeError on a jax tracer)."""
   if not isinstance(cov, Covariance):
     raise TypeError(f"cov: expected a theory.slepian.Covariance, got {type(cov).__name__}")
   dt = _check_pos("dt", dt)
+  if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+    raise ValueError(f"simulate_paths: n: expected an int >= 2 grid points, got {n!r}")
   with jax.enable_x64(True):
     c = cov.r(jnp.arange(n, dtype=jnp.float64) * dt)
     return circulant_embedding_sample(key, c, n_paths)
@@ -96,10 +129,11 @@ def crossing_intervals(x, dt: float) -> Intervals:
   """Complete intervals between consecutive zero crossings of each path (crossings by linear interpolation).
 
   Args:
-    x: ``[P, n]`` paths on the grid t_k = k dt.
+    x: ``[P, n]`` finite paths on the grid t_k = k dt (ValueError on NaN / inf).
     dt: grid step.
   """
-  x = _check_paths("x", x)
+  _host_only("crossing_intervals", x=x, dt=dt)
+  x = _check_paths("x", x, "crossing_intervals")
   dt = _check_pos("dt", dt)
   with jax.enable_x64(True):
     lengths, up, nc = _intervals(jnp.asarray(x, jnp.float64), jnp.asarray(dt, jnp.float64))
@@ -123,20 +157,28 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> Estimate:
 
 def crossing_rate(iv: Intervals) -> Estimate:
   """Zero crossings per unit time (compare with Rice's √λ₂/π), SE between paths."""
+  _check_iv(iv, "crossing_rate")
+  if not (isinstance(iv.duration, (int, float)) and iv.duration > 0):
+    raise ValueError(f"crossing_rate: iv: expected a positive duration, got {iv.duration!r}")
   e = _ratio(iv.crossings[:, None].astype(np.float64), np.full((iv.crossings.shape[0], 1), iv.duration))
   return Estimate(e.mean[0], e.se[0])
 
 
 def mean_length(iv: Intervals) -> Estimate:
-  """Mean interval length (compare with μ = π/√λ₂), SE between paths."""
+  """Mean interval length (compare with μ = π/√λ₂), SE between paths. ValueError if iv has no interval."""
+  _check_iv(iv, "mean_length", need_intervals=True)
   s = np.nansum(iv.lengths, axis=1)
   e = _ratio(s[:, None], iv.counts[:, None].astype(np.float64))
   return Estimate(e.mean[0], e.se[0])
 
 
 def empirical_survival(iv: Intervals, t) -> Estimate:
-  """P(T > t) from the pooled intervals, ``t: [m]`` -> Estimate of ``[m]`` (SE between paths)."""
-  t = np.atleast_1d(np.asarray(t, np.float64))
+  """P(T > t) from the pooled intervals, ``t: [m]`` -> Estimate of ``[m]`` (SE between paths).
+
+  t: finite times; ValueError if iv has no complete interval.
+  """
+  _check_iv(iv, "empirical_survival", need_intervals=True)
+  t = _check_times("t", t, "empirical_survival")
   L = iv.lengths
   exceed = np.stack([np.sum(L > s, axis=1) for s in t], axis=1)                 # [P, m]
   return _ratio(exceed, np.repeat(iv.counts[:, None], t.size, axis=1))
@@ -144,11 +186,25 @@ def empirical_survival(iv: Intervals, t) -> Estimate:
 
 def tail_exponent(iv: Intervals, t_min: float, t_max: float = math.inf) -> Estimate:
   """Exponential tail rate of the interval law on [t_min, t_max]: the censored-exponential MLE
-  #{t_min < T ≤ t_max} / Σ (min(T, t_max) − t_min)₊ over intervals with T > t_min (SE between paths)."""
+  #{t_min < T ≤ t_max} / Σ (min(T, t_max) − t_min)₊ over intervals with T > t_min (SE between paths).
+
+  t_min: finite, >= 0; t_max > t_min (inf allowed). ValueError if no interval exceeds t_min (zero exposure).
+  """
+  _check_iv(iv, "tail_exponent", need_intervals=True)
+  _host_only("tail_exponent", t_min=t_min, t_max=t_max)
+  for name, v in (("t_min", t_min), ("t_max", t_max)):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+      raise TypeError(f"tail_exponent: {name}: expected a real number, got {type(v).__name__}")
+  if not (math.isfinite(t_min) and t_min >= 0):
+    raise ValueError(f"tail_exponent: t_min: expected a finite number >= 0, got {t_min!r}")
+  if not t_max > t_min:
+    raise ValueError(f"tail_exponent: t_max: expected t_max > t_min = {t_min!r}, got {t_max!r}")
   t_min = float(t_min)
   L = np.where(np.isnan(iv.lengths), -np.inf, iv.lengths)
   events = np.sum((L > t_min) & (L <= t_max), axis=1)
   exposure = np.sum(np.clip(np.minimum(L, t_max) - t_min, 0.0, None), axis=1)
+  if not exposure.sum() > 0:
+    raise ValueError(f"tail_exponent: t_min: no interval is longer than t_min = {t_min!r} (zero exposure)")
   e = _ratio(events[:, None], exposure[:, None])
   return Estimate(e.mean[0], e.se[0])
 
@@ -156,8 +212,10 @@ def tail_exponent(iv: Intervals, t_min: float, t_max: float = math.inf) -> Estim
 def palm_persistence(iv: Intervals, t) -> Estimate:
   """Persistence P₀(t) = P(no zero in [0, t]) from the intervals by the Palm relation
   P₀(t) = (1/μ) ∫_t^∞ P(T > s) ds = E(T − t)₊ / E T, estimated as Σ(T − t)₊ / ΣT (SE between paths); ``t: [m]``.
-  Ignores the incomplete intervals at the path ends (a relative bias of order μ / duration)."""
-  t = np.atleast_1d(np.asarray(t, np.float64))
+  Ignores the incomplete intervals at the path ends (a relative bias of order μ / duration). t: finite times;
+  ValueError if iv has no complete interval."""
+  _check_iv(iv, "palm_persistence", need_intervals=True)
+  t = _check_times("t", t, "palm_persistence")
   L = np.where(np.isnan(iv.lengths), 0.0, iv.lengths)
   num = np.stack([np.sum(np.maximum(L - s, 0.0), axis=1) for s in t], axis=1)   # [P, m]
   den = np.repeat(L.sum(1)[:, None], t.size, axis=1)
@@ -176,7 +234,8 @@ def _clip_cov(s: Array, max_lag: int) -> Array:
 def empirical_clipped_covariance(x, max_lag: int) -> Estimate:
   """Time-averaged E[sign X(s) sign X(s + k dt)] for k = 0..max_lag of stationary paths ``x: [P, n]``;
   returns Estimate of ``[max_lag + 1]`` (mean over paths, SE between paths; needs P ≥ 2)."""
-  x = _check_paths("x", x)
+  _host_only("empirical_clipped_covariance", x=x)
+  x = _check_paths("x", x, "empirical_clipped_covariance", min_paths=2)
   if isinstance(max_lag, bool) or not isinstance(max_lag, int) or not 0 <= max_lag < x.shape[1]:
     raise ValueError(f"max_lag: expected an int in [0, {x.shape[1]}), got {max_lag!r}")
   with jax.enable_x64(True):
@@ -205,9 +264,10 @@ def persistence_curve(x, bridge_variance: float | None = None) -> Estimate:
       bias of monitoring on the grid. None: plain sign monitoring (smooth processes).
 
   Returns:
-    Estimate of ``[n]`` (mean over paths, SE between paths).
+    Estimate of ``[n]`` (mean over paths, SE between paths; needs P ≥ 2).
   """
-  x = _check_paths("x", x)
+  _host_only("persistence_curve", x=x, bridge_variance=bridge_variance)
+  x = _check_paths("x", x, "persistence_curve", min_paths=2)
   b = 0.0 if bridge_variance is None else _check_pos("bridge_variance", bridge_variance)
   with jax.enable_x64(True):
     w = np.asarray(_persist(jnp.asarray(x, jnp.float64), jnp.asarray(b, jnp.float64)))
@@ -230,8 +290,9 @@ def switching_path(lengths, dt: float, n: int) -> Array:
     dt: grid step; n: number of grid points.
 
   Returns:
-    ``[P, n]`` float64 of ±1.
+    ``[P, n]`` float64 of ±1 (piecewise constant in lengths and dt: not differentiable, TypeError on tracers).
   """
+  _host_only("switching_path", lengths=lengths, dt=dt)
   a = np.asarray(lengths, np.float64)
   if a.ndim != 2:
     raise ValueError(f"lengths: expected shape [P, K], got {a.shape}")

@@ -266,3 +266,47 @@ def test_inputs_are_validated():
     ah.noisy_answers(key, jnp.zeros((2, 3)), 0.1, "cauchy")
   with pytest.raises(ValueError, match="multipliers"):
     ah.thresholdout_init(key, 0.1, 0.1, 3, multipliers=(1.0, 2.0))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Derivatives: reparameterised quantities are differentiated, decisions refuse.
+
+
+def test_thresholdout_init_is_reparameterised_and_answers_refuse_differentiation():
+  """T̂ = T + mult_γ·σ·L with L ~ Lap(1) fixed by the key: dT̂/dT = 1 and dT̂/dσ = (T̂ − T)/σ."""
+  key = jax.random.PRNGKey(4)
+  t, s = 0.2, 0.1
+  with jax.enable_x64(True):
+    f = lambda t_, s_: ah.thresholdout_init(key, t_, s_, 3.0, dtype=jnp.float64).noisy_threshold
+    t_hat = float(f(jnp.float64(t), jnp.float64(s)))
+    gt, gs = jax.grad(f, argnums=(0, 1))(jnp.float64(t), jnp.float64(s))
+  assert float(gt) == 1.0 and t_hat != t
+  assert math.isclose(float(gs), (t_hat - t) / s, rel_tol=1e-12)
+  state = ah.thresholdout_init(key, t, s, 3.0)
+  with pytest.raises(TypeError, match="thresholdout_step is not differentiable"):
+    jax.grad(lambda m: ah.thresholdout_step(state, m, 0.4, threshold=t, sigma=s)[1].value)(0.1)
+  with pytest.raises(TypeError, match="accuracy is not differentiable"):
+    jax.grad(lambda sc: ah.accuracy(sc, jnp.array([1.0, -1.0])).sum())(jnp.array([0.3, 0.2]))
+  with pytest.raises(TypeError, match="correlation_attack is not differentiable"):
+    jax.grad(lambda b: ah.correlation_attack(key, b, n=4, k=2, mechanism="laplace").sample_accuracy.sum())(0.1)
+
+
+def test_laplace_scale_for_privacy_derivative_is_the_implicit_function():
+  """b = 1/(n e0) with f(e0) = √(2k ln(1/δ)) e0 + k e0 (e^{e0} − 1) = ε: db/dε = −1/(n e0² f'(e0))."""
+  n, k, eps, delta = 1000, 50, 1.0, 1e-6
+  e0 = privacy.advanced_composition_epsilon_per_query(eps, k, delta)
+  fe = math.sqrt(2 * k * math.log(1 / delta)) + k * (math.expm1(e0) + e0 * math.exp(e0))
+  with jax.enable_x64(True):
+    g = jax.grad(lambda e: ah.laplace_scale_for_privacy(n, k, e, delta))(jnp.float64(eps))
+    b = ah.laplace_scale_for_privacy(n, k, jnp.float64(eps), delta)
+  assert math.isclose(float(b), ah.laplace_scale_for_privacy(n, k, eps, delta), rel_tol=1e-12)
+  assert math.isclose(float(g), -1 / (n * e0 ** 2 * fe), rel_tol=1e-10)
+
+
+def test_accuracy_and_attack_inputs_are_validated():
+  with pytest.raises(ValueError, match="accuracy: y"):
+    ah.accuracy(jnp.zeros((3, 2)), jnp.ones(2))
+  with pytest.raises(ValueError, match="overfit_accuracy: k"):
+    ah.overfit_accuracy(np.array([10.0, 0.0]), 100)
+  with pytest.raises(ValueError, match="sign_correlation: scale"):
+    ah.sign_correlation(0.1, np.array([0.1, -0.2]))

@@ -381,3 +381,60 @@ def test_input_validation():
     dc.num_levels(0)
   with pytest.raises(ValueError, match="selected"):
     dc.selection_regret(np.zeros((3, 2)), np.zeros(2, np.int32))
+
+
+# ---------------------------------------------------------------------------------------------------
+# JAX scalars and derivatives.
+
+
+def test_calibrated_sigma_jax_path_and_implicit_derivatives():
+  """The lax bisection gives the host σ (host stops at 1e-10 relative), and its derivatives are those of the
+  implicit function δ(σ; Δ, ε) = δ, with scipy's closed forms ∂δ/∂σ = −Δ φ(a − c)/σ², ∂δ/∂ε = −e^ε Φ(−a − c)
+  (a = Δ/2σ, c = εσ/Δ): dσ/dδ = 1/(∂δ/∂σ), dσ/dε = −(∂δ/∂ε)/(∂δ/∂σ); σ* is proportional to Δ (δ depends on
+  σ/Δ only), so dσ/dΔ = σ/Δ."""
+  sens, eps, delta = 1.7, 0.6, 1e-5
+  host = dc.calibrated_gaussian_sigma(sens, eps, delta)
+  with jax.enable_x64(True):
+    args = (jnp.float64(sens), jnp.float64(eps), jnp.float64(delta))
+    sigma = float(dc.calibrated_gaussian_sigma(*args))
+    g_sens, g_eps, g_delta = (float(g) for g in jax.grad(dc.calibrated_gaussian_sigma, argnums=(0, 1, 2))(*args))
+  assert math.isclose(sigma, host, rel_tol=2e-10)
+  a, c = sens / (2 * sigma), eps * sigma / sens
+  d_sigma = -sens * stats.norm.pdf(a - c) / sigma ** 2
+  d_eps = -math.exp(eps) * stats.norm.cdf(-a - c)
+  assert math.isclose(g_delta, 1 / d_sigma, rel_tol=1e-8)
+  assert math.isclose(g_eps, -d_eps / d_sigma, rel_tol=1e-8)
+  assert math.isclose(g_sens, sigma / sens, rel_tol=1e-8)
+
+
+def test_mechanisms_differentiable_in_the_stream_and_refusing_where_discrete():
+  """Given the key the tree release is the exact prefix sums plus fixed noise: its derivative in the stream is
+  the cumulative-sum matrix. The sparse-vector releases, the 0/1 sampler and svt_parameters refuse."""
+  key = jax.random.PRNGKey(0)
+  x = np.array([[0.3, 0.9], [0.8, 0.1], [0.6, 0.4], [0.2, 0.7], [0.9, 0.5]])
+  jac = np.asarray(jax.jacobian(lambda s: dc.tree_counter(key, s, 1.0)[:, 0])(jnp.asarray(x)))   # [T, T, d]
+  np.testing.assert_array_equal(jac[:, :, 0], np.tril(np.ones((5, 5))))
+  np.testing.assert_array_equal(jac[:, :, 1], 0.0)
+  with pytest.raises(TypeError, match="svt_max_sum is not differentiable"):
+    jax.grad(lambda s: dc.svt_max_sum(key, s, 1.0)[0].value.sum())(jnp.asarray(x))
+  with pytest.raises(TypeError, match="bernoulli_stream is not differentiable"):
+    jax.grad(lambda r: dc.bernoulli_stream(key, 4, 2, r).sum())(jnp.array([0.3, 0.6]))
+  with pytest.raises(TypeError, match="svt_parameters.*not differentiable"):
+    jax.grad(lambda e: dc.svt_parameters(16, e).threshold)(1.0)
+  # the Laplace calibration is differentiable: b = d (L + 1)/ε
+  g = jax.grad(lambda e: dc.tree_calibration(8, 2, e).scale)(jnp.float32(0.5))
+  assert math.isclose(float(g), -2 * 4 / 0.25, rel_tol=1e-6)
+
+
+def test_value_checks_under_jit_are_checkify_checks():
+  """Out-of-range ids and times raise eagerly and are reported by checkify under jit."""
+  from jax.experimental import checkify
+  x = np.zeros((3, 2))
+  with pytest.raises(ValueError, match=r"selection_regret: selected.*index \(1,\)"):
+    dc.selection_regret(x, np.array([0, 2, 1]))
+  err, _ = checkify.checkify(jax.jit(dc.selection_regret))(x, jnp.array([0, 2, 1]))
+  assert "selection_regret: selected" in str(err.get())
+  err, _ = checkify.checkify(jax.jit(dc.selection_regret))(x, jnp.array([0, 1, 1]))
+  assert err.get() is None
+  err, _ = checkify.checkify(jax.jit(dc.tree_error_variance))(jnp.array([0, 1, 2]), 1.0)
+  assert "tree_error_variance: t" in str(err.get())

@@ -287,3 +287,76 @@ def test_inputs_are_validated():
     D.smooth_randomized_response(key, jnp.arange(3), 0.0, 1.0)
   with pytest.raises(ValueError, match="epsilon"):
     D.stopping_constant(math.inf)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Derivatives and traced inputs.
+
+
+def _quad_report_derivatives(ell: float, theta: int, sigma: float, eps: float) -> tuple[float, float, float]:
+  """(P, ∂P/∂ε, ∂P/∂σ) of P(x = +1 | ℓ, θ) by quadrature. With d = s − t, t = −σ²ℓ/2, P = E[h(d)] where
+  h(d) = 1{d > 0}(1 − ½e^{−εd}) + 1{d < 0}½e^{εd} (continuous at 0): ∂h/∂ε = ½ d e^{−ε|d|}, and with
+  s = θ + σz, ∂P/∂σ = E[h'(d)(z + σℓ)] with h'(d) = ½ε e^{−ε|d|}."""
+  t = -0.5 * sigma ** 2 * ell
+  dens = stats.norm(theta, sigma).pdf
+  h = lambda s: (1 - 0.5 * math.exp(-eps * (s - t))) if s > t else 0.5 * math.exp(eps * (s - t))
+  dh_de = lambda s: 0.5 * (s - t) * math.exp(-eps * abs(s - t))
+  dh_ds = lambda s: 0.5 * eps * math.exp(-eps * abs(s - t)) * ((s - theta) / sigma + sigma * ell)
+  quad = lambda g: sum(integrate.quad(lambda s: dens(s) * g(s), a, b, epsabs=0, epsrel=1e-12, limit=400)[0]
+                       for a, b in ((-np.inf, t), (t, np.inf)))
+  return quad(h), quad(dh_de), quad(dh_ds)
+
+
+def test_report_probability_derivatives_in_sigma_and_epsilon_match_quadrature():
+  """d log P(x = +1)/dε and /dσ through the JAX-scalar path (the Grad battery checks them only against finite
+  differences) against quadrature of the differentiated integrand."""
+  sigma, eps = 1.2, 0.7
+  ells = [-2.0, 0.0, 1.5]
+  with jax.enable_x64(True):
+    f = lambda e, s, ell: D.log_report_probability(ell, 1, s, e)[0]
+    ge, gs = jax.vmap(jax.grad(f, argnums=(0, 1)), in_axes=(None, None, 0))(
+        jnp.float64(eps), jnp.float64(sigma), jnp.asarray(ells))
+    value = np.asarray(jax.vmap(lambda ell: f(jnp.float64(eps), jnp.float64(sigma), ell))(jnp.asarray(ells)))
+  for i, ell in enumerate(ells):
+    p, dp_de, dp_ds = _quad_report_derivatives(ell, 1, sigma, eps)
+    assert math.isclose(math.exp(value[i]), p, rel_tol=1e-9)
+    assert math.isclose(float(ge[i]), dp_de / p, rel_tol=1e-8, abs_tol=1e-12)
+    assert math.isclose(float(gs[i]), dp_ds / p, rel_tol=1e-8, abs_tol=1e-12)
+
+
+def test_closed_forms_take_jax_scalars_and_match_the_host_values():
+  """The JAX-scalar path of each closed form equals its host (math) value; ε = ∞ gives the same limits."""
+  with jax.enable_x64(True):
+    j = jnp.float64
+    pairs = [
+        (D.private_llr_slope(j(0.7), j(1.2)), D.private_llr_slope(0.7, 1.2)),
+        (D.private_llr_slope(j(math.inf), j(1.2)), 0.0),
+        (D.first_report_tail_exponent(j(0.7), j(1.2)), D.first_report_tail_exponent(0.7, 1.2)),
+        (D.first_report_tail_exponent(j(math.inf), j(1.2)), 0.0),
+        (D.nonprivate_llr_constant(j(1.2)), 2 * math.sqrt(2) / 1.2),
+        (D.stopping_constant(j(0.7), j(1.2)), D.stopping_constant(0.7, 1.2)),
+        (D.asymptotic_stopping_time(j(3.0), j(0.7), j(1.2)), D.asymptotic_stopping_time(3.0, 0.7, 1.2)),
+        (D.report_accuracy(j(0.8), j(0.7)), D.report_accuracy(0.8, 0.7)),
+        (D.report_accuracy(j(math.inf), j(0.7)), 0.7),
+        (D.correct_cascade_probability(j(0.5), j(0.7)), D.correct_cascade_probability(0.5, 0.7)),
+        (D.cascade_threshold(j(0.5), j(0.7)), D.cascade_threshold(0.5, 0.7)),
+        (D.nonprivate_cascade_probability(j(0.7)), D.nonprivate_cascade_probability(0.7)),
+    ]
+    for got, want in pairs:
+      assert math.isclose(float(got), want, rel_tol=1e-13, abs_tol=1e-300), (got, want)
+    np.testing.assert_allclose(np.asarray(D.switch_points(j(0.7), 6)), D.switch_points(0.7, 6), rtol=1e-13)
+    law = D.first_report_survival(6, j(1.0), j(0.5))
+  host = D.first_report_survival(6, 1.0, 0.5)
+  np.testing.assert_allclose(np.asarray(law.survival), np.asarray(host.survival), rtol=1e-13)
+
+
+def test_simulators_refuse_differentiation_and_run_under_jit():
+  key = jax.random.PRNGKey(0)
+  with jax.enable_x64(True):
+    with pytest.raises(TypeError, match="simulate_paths is not differentiable"):
+      jax.grad(lambda s: D.simulate_paths(key, 2, 4, s, 1.0).llr.sum())(jnp.float64(1.0))
+    with pytest.raises(TypeError, match="cascade_threshold is not differentiable"):
+      jax.grad(lambda e: D.cascade_threshold(e, 0.7).astype(float) * e)(jnp.float64(1.0))
+    # a traced σ without differentiation is fine: same paths as the Python number
+    traced = jax.jit(lambda s: D.simulate_paths(key, 2, 6, s, 0.5).llr)(jnp.float64(1.0))
+  np.testing.assert_array_equal(np.asarray(traced), np.asarray(D.simulate_paths(key, 2, 6, 1.0, 0.5).llr))

@@ -150,3 +150,72 @@ def test_inputs_are_validated():
     P.randomized_response(jax.random.PRNGKey(0), jnp.zeros(3), 1.0)
   with pytest.raises(ValueError, match="scale"):
     P.laplace_noise(jax.random.PRNGKey(0), -1.0, (2,))
+
+
+# ---------------------------------------------------------------------------------------------------
+# JAX scalars: the same values as the host path, analytic derivatives, no derivative for randomized response.
+
+
+def test_jax_scalar_path_matches_the_host_values():
+  with jax.enable_x64(True):
+    j = jnp.float64
+    pairs = [
+        (P.laplace_scale(j(0.5), j(0.8)), P.laplace_scale(0.5, 0.8)),
+        (P.gaussian_sigma(j(0.2), j(0.5), j(1e-5)), P.gaussian_sigma(0.2, 0.5, 1e-5)),
+        (P.zcdp_of_gaussian(j(1.5), j(0.7)), P.zcdp_of_gaussian(1.5, 0.7)),
+        (P.zcdp_to_dp(j(0.1), j(1e-5)).epsilon, P.zcdp_to_dp(0.1, 1e-5).epsilon),
+        (P.basic_composition(j(0.1), j(1e-6), 10).delta, P.basic_composition(0.1, 1e-6, 10).delta),
+        (P.advanced_composition(j(0.05), j(0.0), 400, j(1e-6)).epsilon, P.advanced_composition(0.05, 0.0, 400, 1e-6).epsilon),
+    ]
+    for sigma, sens, eps in ((1.0, 1.0, 0.5), (2.0, 0.5, 0.1), (0.7, 1.0, 2.0), (0.3, 1.0, 20.0)):
+      pairs.append((P.gaussian_delta(j(sigma), j(sens), j(eps)), P.gaussian_delta(sigma, sens, eps)))
+    for target in (0.3, 1.0, 5.0):   # the lax bisection (to full precision) vs the host bisection
+      pairs.append((P.advanced_composition_epsilon_per_query(j(target), 400, j(1e-6)),
+                    P.advanced_composition_epsilon_per_query(target, 400, 1e-6)))
+    for got, want in pairs:
+      assert isinstance(got, jax.Array) and isinstance(want, float)
+      assert math.isclose(float(got), want, rel_tol=1e-12, abs_tol=1e-300), (got, want)
+
+
+def test_gaussian_delta_derivative_is_the_closed_form():
+  """dδ/dσ = −Δ φ(a − c)/σ² (a = Δ/2σ, c = εσ/Δ: the φ terms of both Φ's combine since e^ε φ(−a − c) =
+  φ(a − c)) and dδ/dε = −e^ε Φ(−a − c)."""
+  sigma, sens, eps = 1.3, 0.8, 0.6
+  a, c = sens / (2 * sigma), eps * sigma / sens
+  with jax.enable_x64(True):
+    ds, de = jax.grad(P.gaussian_delta, argnums=(0, 2))(jnp.float64(sigma), jnp.float64(sens), jnp.float64(eps))
+  assert math.isclose(float(ds), -sens * stats.norm.pdf(a - c) / sigma ** 2, rel_tol=1e-12)
+  assert math.isclose(float(de), -math.exp(eps) * stats.norm.cdf(-a - c), rel_tol=1e-12)
+
+
+def test_per_query_epsilon_derivative_is_the_implicit_function():
+  """e(T, δ') solves f(e) = √(2k ln(1/δ')) e + k e (e^e − 1) = T: de/dT = 1/f'(e) and
+  de/dδ' = −(∂f/∂δ')/f'(e) with ∂f/∂δ' = −e √(2k) / (2 δ' √(ln(1/δ'))) (implicit-function theorem)."""
+  k, target, ds = 400, 1.0, 1e-6
+  e = P.advanced_composition_epsilon_per_query(target, k, ds)
+  fe = math.sqrt(2 * k * math.log(1 / ds)) + k * (math.expm1(e) + e * math.exp(e))
+  f_ds = -e * math.sqrt(2 * k) / (2 * ds * math.sqrt(math.log(1 / ds)))
+  with jax.enable_x64(True):
+    gt, gd = jax.grad(P.advanced_composition_epsilon_per_query, argnums=(0, 2))(jnp.float64(target), k,
+                                                                                 jnp.float64(ds))
+  assert math.isclose(float(gt), 1 / fe, rel_tol=1e-10)
+  assert math.isclose(float(gd), -f_ds / fe, rel_tol=1e-10)
+
+
+def test_randomized_response_refuses_differentiation():
+  with pytest.raises(TypeError, match="randomized_response is not differentiable"):
+    jax.grad(lambda e: jnp.sum(P.randomized_response(jax.random.PRNGKey(0), jnp.ones(3, jnp.int32), e) * e))(1.0)
+  # its keep probability is smooth (the logistic function) and keeps float64 under enable_x64
+  with jax.enable_x64(True):
+    g = jax.grad(P.randomized_response_keep_probability)(jnp.float64(0.4))
+  q = 1 / (1 + math.exp(-0.4))
+  assert g.dtype == jnp.float64 and math.isclose(float(g), q * (1 - q), rel_tol=1e-14)
+
+
+def test_traced_values_are_not_range_checked_but_concrete_jax_scalars_are():
+  """Concrete JAX scalars are range-checked like Python numbers; under jit an out-of-range value passes
+  (the documented policy: inside jit/grad the caller owns the range)."""
+  with pytest.raises(ValueError, match="laplace_scale: epsilon"):
+    P.laplace_scale(1.0, jnp.float32(-1.0))
+  out = jax.jit(lambda e: P.laplace_scale(1.0, e))(jnp.float32(-1.0))
+  assert float(out) == -1.0

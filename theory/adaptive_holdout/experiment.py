@@ -28,23 +28,43 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from kernels.common.checks import no_grad
 from theory.adaptive_holdout import mechanisms as M
+from theory.common import privacy
 
 Array = jax.Array
 ATTACK_MECHANISMS = ("empirical", "gaussian", "laplace", "split")
 
 
-def _check_int(name: str, value, minimum: int = 1) -> int:
+def _check_int(name: str, value, minimum: int = 1, fn: str | None = None) -> int:
+  at = privacy._at(fn, name)
   if isinstance(value, bool) or not isinstance(value, int):
-    raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
+    raise TypeError(f"{at}: expected an int, got {type(value).__name__} {value!r}")
   if value < minimum:
-    raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    raise ValueError(f"{at}: expected an int >= {minimum}, got {value}")
   return value
 
 
+def _check_batch_size(batch_size, fn: str):
+  if batch_size is not None:
+    _check_int("batch_size", batch_size, 1, fn)
+  return batch_size
+
+
 def accuracy(scores: Array, y: Array) -> Array:
-  """Fraction of rows with sign(score) = y, a zero score counting 1/2. ``scores: [n, ...]``, ``y: [n]``
-  (±1) -> ``[...]``."""
+  """Fraction of rows with sign(score) = y, a zero score counting 1/2. ``scores: [n, ...]`` (float),
+  ``y: [n]`` (±1) -> ``[...]``. Piecewise constant in ``scores``: differentiating raises a ``TypeError``."""
+  fn = "accuracy"
+  scores, y = jnp.asarray(scores), jnp.asarray(y)
+  if not jnp.issubdtype(scores.dtype, jnp.floating):
+    raise TypeError(f"{fn}: scores: expected a floating array, got dtype {scores.dtype}")
+  if scores.ndim < 1 or scores.shape[0] < 1:
+    raise ValueError(f"{fn}: scores: expected shape [n, ...] with n >= 1, got {scores.shape}")
+  if y.dtype == jnp.bool_ or not (jnp.issubdtype(y.dtype, jnp.floating) or jnp.issubdtype(y.dtype, jnp.integer)):
+    raise TypeError(f"{fn}: y: expected ±1 labels (float or int), got dtype {y.dtype}")
+  if y.shape != scores.shape[:1]:
+    raise ValueError(f"{fn}: y: expected shape [n] = [{scores.shape[0]}] (one label per row of scores), got {y.shape}")
+  scores = no_grad(scores, "theory.adaptive_holdout.accuracy")
   y = y.reshape(y.shape + (1,) * (scores.ndim - 1))
   correct = jnp.where(scores == 0, 0.5, (jnp.sign(scores) == y).astype(scores.dtype))
   return jnp.mean(correct, axis=0)
@@ -94,19 +114,22 @@ def correlation_attack(key: Array, scale=0.0, *, n: int, k: int, mechanism: str 
 
   ``scale``: the noise σ (Gaussian) or b (Laplace) for ``mechanism in ("gaussian", "laplace")``.
   ``mechanism="split"`` answers query j on its own chunk of n // (k + 1) rows and the accuracy query on
-  the remaining rows. ``n_fresh`` (default n): size of the fresh sample.
+  the remaining rows. ``n_fresh`` (default n): size of the fresh sample. The outputs are accuracies
+  (piecewise constant in ``scale``): differentiating raises a ``TypeError``.
   """
+  fn = "correlation_attack"
   if mechanism not in ATTACK_MECHANISMS:
-    raise ValueError(f"mechanism: expected one of {ATTACK_MECHANISMS}, got {mechanism!r}")
-  n, k, r = _check_int("n", n, 2), _check_int("k", k), _check_int("replications", replications)
-  n_fresh = n if n_fresh is None else _check_int("n_fresh", n_fresh)
+    raise ValueError(f"{fn}: mechanism: expected one of {ATTACK_MECHANISMS}, got {mechanism!r}")
+  n, k = _check_int("n", n, 2, fn), _check_int("k", k, 1, fn)
+  r = _check_int("replications", replications, 1, fn)
+  n_fresh = n if n_fresh is None else _check_int("n_fresh", n_fresh, 1, fn)
   if mechanism == "split" and n // (k + 1) < 1:
-    raise ValueError(f"k: sample splitting needs n // (k + 1) >= 1, got n={n}, k={k}")
-  if isinstance(scale, (int, float)) and not (scale >= 0 and math.isfinite(scale)):
-    raise ValueError(f"scale: expected a finite non-negative number, got {scale!r}")
+    raise ValueError(f"{fn}: k: sample splitting needs n // (k + 1) >= 1, got n={n}, k={k}")
+  scale = M._check_scalar("scale", scale, fn=fn)
+  batch_size = _check_batch_size(batch_size, fn)
   keys = jax.random.split(key, r)
-  one = functools.partial(_attack_one, scale=jnp.asarray(scale, jnp.float32), n=n, k=k, mechanism=mechanism,
-                          n_fresh=n_fresh)
+  scale = no_grad(jnp.asarray(scale, jnp.float32), f"theory.adaptive_holdout.{fn}")
+  one = functools.partial(_attack_one, scale=scale, n=n, k=k, mechanism=mechanism, n_fresh=n_fresh)
   return jax.lax.map(one, keys, batch_size=batch_size)
 
 
@@ -187,25 +210,32 @@ def science_experiment(key: Array, *, n: int, d: int, k_grid, replications: int,
   y · ``signal_strength``/√n (the reference: 20 features, strength 6). Thresholdout defaults: threshold
   4/√n, ``sigma`` 1/√n (Laplace scales 2σ, 4σ, σ for γ, η, ξ; ``multipliers`` changes them:
   ``mechanisms.REFERENCE_MULTIPLIERS`` with ``noise="gaussian"`` is the authors' script), unlimited
-  ``budget``.
+  ``budget``. The outputs are accuracies and counts: differentiating raises a ``TypeError``.
   """
-  n, d, r = _check_int("n", n, 2), _check_int("d", d), _check_int("replications", replications)
-  signal_features = _check_int("signal_features", signal_features, 0)
+  fn = "science_experiment"
+  n, d = _check_int("n", n, 2, fn), _check_int("d", d, 1, fn)
+  r = _check_int("replications", replications, 1, fn)
+  signal_features = _check_int("signal_features", signal_features, 0, fn)
   if signal_features > d:
-    raise ValueError(f"signal_features: expected at most d={d}, got {signal_features}")
-  k_grid = tuple(k_grid)
+    raise ValueError(f"{fn}: signal_features: expected at most d={d}, got {signal_features}")
+  try:
+    k_grid = tuple(k_grid)
+  except TypeError:
+    raise TypeError(f"{fn}: k_grid: expected a sequence of ints, got {type(k_grid).__name__}") from None
   if not k_grid or any(isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= d for k in k_grid):
-    raise ValueError(f"k_grid: expected a non-empty sequence of ints in [0, d={d}], got {k_grid!r}")
+    raise ValueError(f"{fn}: k_grid: expected a non-empty sequence of ints in [0, d={d}], got {k_grid!r}")
   if noise not in M.NOISES:
-    raise ValueError(f"noise: expected one of {M.NOISES}, got {noise!r}")
+    raise ValueError(f"{fn}: noise: expected one of {M.NOISES}, got {noise!r}")
   threshold = 4.0 / math.sqrt(n) if threshold is None else threshold
   sigma = 1.0 / math.sqrt(n) if sigma is None else sigma
-  for name, v, inf_ok in (("threshold", threshold, True), ("sigma", sigma, False), ("budget", budget, True),
-                          ("signal_strength", signal_strength, False)):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 or (math.isinf(v) and not inf_ok):
-      raise ValueError(f"{name}: expected a non-negative {'' if inf_ok else 'finite '}number, got {v!r}")
+  vals = {name: M._check_scalar(name, v, allow_inf=inf_ok, fn=fn) for name, v, inf_ok in (
+      ("threshold", threshold, True), ("sigma", sigma, False), ("budget", budget, True),
+      ("signal_strength", signal_strength, False))}
+  ss = vals.pop("signal_strength")   # shift = strength/√n, rounded once to float32 for Python numbers
+  vals["shift"] = ss / math.sqrt(n) if not isinstance(ss, jax.Array) else ss.astype(jnp.float32) / math.sqrt(n)
+  vals = no_grad({k: jnp.asarray(v, jnp.float32) for k, v in vals.items()}, f"theory.adaptive_holdout.{fn}")
   one = functools.partial(
-      _science_one, shift=jnp.float32(signal_strength / math.sqrt(n)), threshold=jnp.float32(threshold),
-      sigma=jnp.float32(sigma), budget=jnp.float32(budget), n=n, d=d, k_grid=k_grid,
-      n_signal=signal_features, noise=noise, multipliers=M._check_multipliers(multipliers))
-  return jax.lax.map(one, jax.random.split(key, r), batch_size=batch_size)
+      _science_one, shift=vals["shift"], threshold=vals["threshold"],
+      sigma=vals["sigma"], budget=vals["budget"], n=n, d=d, k_grid=k_grid,
+      n_signal=signal_features, noise=noise, multipliers=M._check_multipliers(multipliers, fn))
+  return jax.lax.map(one, jax.random.split(key, r), batch_size=_check_batch_size(batch_size, fn))

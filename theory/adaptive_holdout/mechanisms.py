@@ -32,35 +32,34 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from kernels.common.checks import no_grad
 from theory.common import privacy
 
 Array = jax.Array
 NOISES = ("laplace", "gaussian")
 
 
-def _check_values(name: str, values, ndim: int | None = 2) -> Array:
+def _check_values(name: str, values, ndim: int | None = 2, fn: str | None = None) -> Array:
+  at = privacy._at(fn, name)
   values = jnp.asarray(values)
   if not jnp.issubdtype(values.dtype, jnp.floating):
-    raise TypeError(f"{name}: expected a floating array, got dtype {values.dtype}")
+    raise TypeError(f"{at}: expected a floating array, got dtype {values.dtype}")
   if ndim is not None and values.ndim != ndim:
-    raise ValueError(f"{name}: expected {ndim} dims ([k queries, n samples]), got shape {values.shape}")
-  if values.shape[-1] < 1:
-    raise ValueError(f"{name}: expected at least one sample on the last axis, got shape {values.shape}")
+    raise ValueError(f"{at}: expected {ndim} dims ([k queries, n samples]), got shape {values.shape}")
+  if values.shape[0] < 1 or values.shape[-1] < 1:
+    raise ValueError(f"{at}: expected at least one query and one sample, got shape {values.shape}")
   return values
 
 
-def _check_noise(noise: str) -> None:
+def _check_noise(noise: str, fn: str | None = None) -> None:
   if noise not in NOISES:
-    raise ValueError(f"noise: expected one of {NOISES}, got {noise!r}")
+    raise ValueError(f"{privacy._at(fn, 'noise')}: expected one of {NOISES}, got {noise!r}")
 
 
-def _check_scalar(name: str, value, *, allow_inf: bool = False) -> None:
-  """Concrete Python numbers must be >= 0 (finite unless ``allow_inf``); traced values pass through."""
-  if isinstance(value, bool):
-    raise TypeError(f"{name}: expected a number, got bool")
-  if isinstance(value, (int, float)):
-    if not value >= 0 or (math.isinf(value) and not allow_inf):
-      raise ValueError(f"{name}: expected a {'' if allow_inf else 'finite '}non-negative number, got {value!r}")
+def _check_scalar(name: str, value, *, allow_inf: bool = False, fn: str | None = None):
+  """A number >= 0 (finite unless ``allow_inf``): Python numbers and concrete JAX scalars are range-checked,
+  traced values pass through."""
+  return privacy._check_nonneg(name, value, allow_inf=allow_inf, fn=fn)
 
 
 def _noise(key: Array, scale, shape, dtype, noise: str) -> Array:
@@ -74,17 +73,18 @@ def _noise(key: Array, scale, shape, dtype, noise: str) -> Array:
 
 
 def empirical_answers(values) -> Array:
-  """E_S[φ_j] for ``values: [k, n]`` -> ``[k]``."""
-  return jnp.mean(_check_values("values", values), axis=-1)
+  """E_S[φ_j] for ``values: [k, n]`` -> ``[k]`` (linear, differentiable; NaN in a row gives a NaN answer)."""
+  return jnp.mean(_check_values("values", values, fn="empirical_answers"), axis=-1)
 
 
 def sample_split_answers(values) -> Array:
   """Query j answered on rows ``[j m, (j + 1) m)`` with ``m = n // k`` (disjoint chunks; the last
   ``n mod k`` rows are unused). ``values: [k, n]`` with ``k <= n`` -> ``[k]``."""
-  values = _check_values("values", values)
+  values = _check_values("values", values, fn="sample_split_answers")
   k, n = values.shape
   if k > n:
-    raise ValueError(f"values: sample splitting needs k <= n (one row per query at least), got k={k}, n={n}")
+    raise ValueError(f"sample_split_answers: values: sample splitting needs k <= n (one row per query at "
+                     f"least), got k={k}, n={n}")
   m = n // k
   chunks = values[:, :k * m].reshape(k, k, m)           # [query, chunk, row]
   return jnp.mean(chunks[jnp.arange(k), jnp.arange(k)], axis=-1)
@@ -92,10 +92,12 @@ def sample_split_answers(values) -> Array:
 
 def noisy_answers(key: Array, values, scale, noise: str = "laplace") -> Array:
   """E_S[φ_j] + Lap(scale) (``noise="laplace"``) or + N(0, scale²) (``"gaussian"``), independent per
-  query. ``values: [k, n]`` -> ``[k]``."""
-  values = _check_values("values", values)
-  _check_noise(noise)
-  _check_scalar("scale", scale)
+  query. ``values: [k, n]`` -> ``[k]``. ``scale``: a number or a JAX scalar (``mean + scale · z``:
+  differentiable in ``values`` and ``scale``)."""
+  fn = "noisy_answers"
+  values = _check_values("values", values, fn=fn)
+  _check_noise(noise, fn)
+  scale = _check_scalar("scale", scale, fn=fn)
   return jnp.mean(values, -1) + _noise(key, scale, values.shape[:1], values.dtype, noise)
 
 
@@ -131,10 +133,11 @@ PAPER_MULTIPLIERS = (2.0, 4.0, 1.0)    # scales of γ, η, ξ in units of σ (Sc
 REFERENCE_MULTIPLIERS = (0.0, 1.0, 1.0)  # the authors' experiment script: no γ, η and ξ of scale σ
 
 
-def _check_multipliers(m) -> tuple[float, float, float]:
+def _check_multipliers(m, fn: str | None = None) -> tuple[float, float, float]:
   if (not isinstance(m, (tuple, list)) or len(m) != 3
-      or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 for v in m)):
-    raise ValueError(f"multipliers: expected three non-negative numbers (γ, η, ξ scales in units of σ), got {m!r}")
+      or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v < math.inf) for v in m)):
+    raise ValueError(f"{privacy._at(fn, 'multipliers')}: expected three finite non-negative numbers (γ, η, ξ "
+                     f"scales in units of σ), got {m!r}")
   return tuple(float(v) for v in m)
 
 
@@ -143,13 +146,22 @@ def thresholdout_init(key: Array, threshold, sigma, budget, *, noise: str = "lap
   """Starts Thresholdout: T̂ = T + γ with γ ~ Lap(2σ) (or N(0, (2σ)²) for ``noise="gaussian"``).
 
   ``threshold`` T >= 0 (``inf``: never consult the holdout), ``sigma`` σ >= 0, ``budget`` B >= 0.
-  ``multipliers``: the scales of (γ, η, ξ) in units of σ; the paper's (2, 4, 1) by default.
+  ``multipliers``: the scales of (γ, η, ξ) in units of σ; the paper's (2, 4, 1) by default. The noisy
+  threshold ``T + γ`` is reparameterised (differentiable in ``threshold`` and ``sigma``); the answers of
+  :func:`thresholdout_step` are not.
   """
-  _check_noise(noise)
-  mg, _, _ = _check_multipliers(multipliers)
-  _check_scalar("threshold", threshold, allow_inf=True)
-  _check_scalar("sigma", sigma)
-  _check_scalar("budget", budget, allow_inf=True)
+  fn = "thresholdout_init"
+  _check_noise(noise, fn)
+  mg, _, _ = _check_multipliers(multipliers, fn)
+  threshold = _check_scalar("threshold", threshold, allow_inf=True, fn=fn)
+  sigma = _check_scalar("sigma", sigma, fn=fn)
+  budget = _check_scalar("budget", budget, allow_inf=True, fn=fn)
+  try:
+    dtype = jnp.dtype(dtype)
+  except TypeError as e:
+    raise TypeError(f"{fn}: dtype: expected a floating dtype, got {dtype!r}") from e
+  if not jnp.issubdtype(dtype, jnp.floating):
+    raise TypeError(f"{fn}: dtype: expected a floating dtype, got {dtype}")
   key, k_gamma = jax.random.split(key)
   t_hat = jnp.asarray(threshold, dtype) + _noise(k_gamma, mg * jnp.asarray(sigma, dtype), (), dtype, noise)
   return ThresholdoutState(key, t_hat, jnp.asarray(budget, dtype), jnp.zeros((), jnp.int32))
@@ -162,13 +174,30 @@ def thresholdout_step(state: ThresholdoutState, train_mean, holdout_mean, *, thr
 
   Budget spent (B < 1): ⊥. Otherwise with η ~ Lap(4σ): if |E_{S_h}φ − E_{S_t}φ| > T̂ + η, answer
   E_{S_h}φ + ξ, ξ ~ Lap(σ), B ← B − 1 and T̂ ← T + γ', γ' ~ Lap(2σ); else answer E_{S_t}φ.
-  (Scales of γ, η, ξ: ``multipliers`` · σ.)
+  (Scales of γ, η, ξ: ``multipliers`` · σ.) The answer switches between the training and the holdout mean
+  on noisy comparisons (and the budget is a count): differentiating raises a ``TypeError``.
   """
-  _check_noise(noise)
-  mg, me, mx = _check_multipliers(multipliers)
+  fn = "thresholdout_step"
+  if not isinstance(state, ThresholdoutState):
+    raise TypeError(f"{fn}: state: expected a ThresholdoutState (from thresholdout_init), got "
+                    f"{type(state).__name__}")
+  _check_noise(noise, fn)
+  mg, me, mx = _check_multipliers(multipliers, fn)
+  _check_scalar("threshold", threshold, allow_inf=True, fn=fn)
+  _check_scalar("sigma", sigma, fn=fn)
   dtype = state.noisy_threshold.dtype
+  for name, v in (("train_mean", train_mean), ("holdout_mean", holdout_mean)):
+    a = jnp.asarray(v)
+    if a.dtype == jnp.bool_ or not (jnp.issubdtype(a.dtype, jnp.floating) or jnp.issubdtype(a.dtype, jnp.integer)):
+      raise TypeError(f"{fn}: {name}: expected a real scalar, got dtype {a.dtype}")
+    if a.ndim != 0:
+      raise ValueError(f"{fn}: {name}: expected a scalar (one query), got shape {a.shape}")
   train_mean, holdout_mean = jnp.asarray(train_mean, dtype), jnp.asarray(holdout_mean, dtype)
-  sigma = jnp.asarray(sigma, dtype)
+  sigma, threshold = jnp.asarray(sigma, dtype), jnp.asarray(threshold, dtype)
+  train_mean, holdout_mean, sigma, threshold, t_hat, budget = no_grad(
+      (train_mean, holdout_mean, sigma, threshold, state.noisy_threshold, state.budget),
+      "theory.adaptive_holdout.thresholdout_step")
+  state = state._replace(noisy_threshold=t_hat, budget=budget)
   key, k_eta, k_xi, k_gamma = jax.random.split(state.key, 4)
   eta = _noise(k_eta, me * sigma, (), dtype, noise)
   xi = _noise(k_xi, mx * sigma, (), dtype, noise)
@@ -179,7 +208,7 @@ def thresholdout_step(state: ThresholdoutState, train_mean, holdout_mean, *, thr
   value = jnp.where(bottom, jnp.nan, jnp.where(detected, holdout_mean + xi, train_mean))
   new = ThresholdoutState(
       key=key,
-      noisy_threshold=jnp.where(detected, jnp.asarray(threshold, dtype) + gamma, state.noisy_threshold),
+      noisy_threshold=jnp.where(detected, threshold + gamma, state.noisy_threshold),
       budget=state.budget - detected.astype(dtype),
       detections=state.detections + detected.astype(jnp.int32))
   return new, ThresholdoutAnswer(value, bottom, detected)
@@ -190,19 +219,26 @@ def thresholdout(key_or_state, train_means, holdout_means, *, threshold, sigma, 
   """Thresholdout over a sequence of queries (``lax.scan``), in order.
 
   ``key_or_state``: a PRNG key (a fresh mechanism with ``budget``) or a ``ThresholdoutState`` to
-  continue (``budget`` must then be None). ``train_means, holdout_means: [k]``.
+  continue (``budget`` must then be None). ``train_means, holdout_means: [k]``. Not differentiable (see
+  :func:`thresholdout_step`): differentiating raises a ``TypeError``.
   """
+  fn = "thresholdout"
   train_means, holdout_means = jnp.asarray(train_means), jnp.asarray(holdout_means)
+  for name, a in (("train_means", train_means), ("holdout_means", holdout_means)):
+    if a.dtype == jnp.bool_ or not (jnp.issubdtype(a.dtype, jnp.floating) or jnp.issubdtype(a.dtype, jnp.integer)):
+      raise TypeError(f"{fn}: {name}: expected a real array, got dtype {a.dtype}")
   if train_means.ndim != 1 or holdout_means.shape != train_means.shape:
-    raise ValueError(f"train_means, holdout_means: expected equal [k] shapes, got {train_means.shape} and "
+    raise ValueError(f"{fn}: train_means, holdout_means: expected equal [k] shapes, got {train_means.shape} and "
                      f"{holdout_means.shape}")
+  _check_noise(noise, fn)
+  _check_multipliers(multipliers, fn)
   if isinstance(key_or_state, ThresholdoutState):
     if budget is not None:
-      raise ValueError("budget: must be None when continuing from a ThresholdoutState")
+      raise ValueError(f"{fn}: budget: must be None when continuing from a ThresholdoutState")
     state = key_or_state
   else:
     if budget is None:
-      raise ValueError("budget: required when starting from a key")
+      raise ValueError(f"{fn}: budget: required when starting from a key")
     dtype = train_means.dtype if jnp.issubdtype(train_means.dtype, jnp.floating) else jnp.float32
     state = thresholdout_init(key_or_state, threshold, sigma, budget, noise=noise, multipliers=multipliers,
                               dtype=dtype)
@@ -224,35 +260,50 @@ def empirical_privacy() -> privacy.PrivacyParams:
   return privacy.PrivacyParams(math.inf, 0.0)
 
 
-def laplace_answers_privacy(scale: float, n: int, k: int, delta_slack: float | None = None
-                            ) -> privacy.PrivacyParams:
+def laplace_answers_privacy(scale, n: int, k: int, delta_slack=None) -> privacy.PrivacyParams:
   """k Laplace answers ``E_S φ + Lap(b)``: each is ε0 = 1/(n b)-DP; basic composition (kε0, 0), or with
-  ``delta_slack`` the better of basic and advanced composition."""
-  eps0 = 1.0 / (privacy._check_count("n", n) * privacy._check_positive("scale", scale))
+  ``delta_slack`` the better of basic and advanced composition. ``scale``/``delta_slack``: Python numbers
+  (Python floats out) or JAX scalars (differentiable)."""
+  fn = "laplace_answers_privacy"
+  eps0 = 1.0 / (privacy._check_count("n", n, fn) * privacy._check_positive("scale", scale, fn=fn))
+  k = privacy._check_count("k", k, fn)
   basic = privacy.basic_composition(eps0, 0.0, k)
   if delta_slack is None:
     return basic
+  delta_slack = privacy._check_delta("delta_slack", delta_slack, allow_zero=False, fn=fn)
   adv = privacy.advanced_composition(eps0, 0.0, k, delta_slack)
-  return adv if adv.epsilon < basic.epsilon else basic
+  ops = privacy._ops(eps0, delta_slack)
+  better = adv.epsilon < basic.epsilon
+  return privacy.PrivacyParams(ops.where(better, adv.epsilon, basic.epsilon), ops.where(better, adv.delta, basic.delta))
 
 
-def laplace_scale_for_privacy(n: int, k: int, epsilon: float, delta: float) -> float:
+def laplace_scale_for_privacy(n: int, k: int, epsilon, delta):
   """Laplace scale b making k answers (ε, δ)-DP by advanced composition: b = 1/(n ε0) with ε0 the largest
-  per-query ε whose k-fold composition (slack δ) stays within ε (≈ √(8k ln(1/δ)) / (ε n) for small ε)."""
-  privacy._check_count("n", n)
+  per-query ε whose k-fold composition (slack δ) stays within ε (≈ √(8k ln(1/δ)) / (ε n) for small ε).
+  JAX scalars ``epsilon``/``delta``: differentiable (implicit function of the composition bound)."""
+  fn = "laplace_scale_for_privacy"
+  n = privacy._check_count("n", n, fn)
+  k = privacy._check_count("k", k, fn)
+  epsilon = privacy._check_positive("epsilon", epsilon, fn=fn)
+  delta = privacy._check_delta("delta", delta, allow_zero=False, fn=fn)
   return 1.0 / (n * privacy.advanced_composition_epsilon_per_query(epsilon, k, delta))
 
 
-def gaussian_answers_privacy(sigma: float, n: int, k: int, delta: float) -> privacy.PrivacyParams:
+def gaussian_answers_privacy(sigma, n: int, k: int, delta) -> privacy.PrivacyParams:
   """k Gaussian answers ``E_S φ + N(0, σ²)``: ρ = k/(2σ²n²)-zCDP, reported as (ε, δ)-DP."""
-  rho = k * privacy.zcdp_of_gaussian(sigma, 1.0 / privacy._check_count("n", n))
-  return privacy.zcdp_to_dp(rho, delta)
+  fn = "gaussian_answers_privacy"
+  n, k = privacy._check_count("n", n, fn), privacy._check_count("k", k, fn)
+  sigma = privacy._check_positive("sigma", sigma, fn=fn)
+  delta = privacy._check_delta("delta", delta, allow_zero=False, fn=fn)
+  return privacy.zcdp_to_dp(k * privacy.zcdp_of_gaussian(sigma, 1.0 / n), delta)
 
 
-def thresholdout_privacy(sigma: float, n_holdout: int, budget: float) -> privacy.PrivacyParams:
+def thresholdout_privacy(sigma, n_holdout: int, budget) -> privacy.PrivacyParams:
   """Thresholdout is (2B/(σ n_h), 0)-DP with respect to the holdout (NIPS 2015): each over-threshold
   answer costs 1/(σ n_h) for the sparse-vector test and 1/(σ n_h) for the Laplace answer."""
-  s = privacy._check_positive("sigma", sigma)
-  nh = privacy._check_count("n_holdout", n_holdout)
-  b = privacy._check_positive("budget", budget)
-  return privacy.PrivacyParams(2 * b / (s * nh), 0.0)
+  fn = "thresholdout_privacy"
+  s = privacy._check_positive("sigma", sigma, fn=fn)
+  nh = privacy._check_count("n_holdout", n_holdout, fn)
+  b = privacy._check_positive("budget", budget, fn=fn)
+  eps = 2 * b / (s * nh)
+  return privacy.PrivacyParams(eps, 0.0 if privacy._ops(s, b) is privacy._HOST else jnp.zeros_like(eps))

@@ -29,8 +29,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
+
+from kernels.common.checks import check_finite
 
 Array = jax.Array
+__all__ = ["ou_exact", "EmbeddingCheck", "circulant_eigenvalues", "circulant_embedding_sample"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -42,37 +46,38 @@ def _float_dtype():
   return jnp.asarray(0.0).dtype
 
 
-def _check_int(name: str, value, minimum: int) -> int:
+def _check_int(name: str, value, minimum: int, fn: str) -> int:
   if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-    raise TypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__} {value!r}")
+    raise TypeError(f"{fn}: {name}: expected an int >= {minimum}, got {type(value).__name__} {value!r}")
   if int(value) < minimum:
-    raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    raise ValueError(f"{fn}: {name}: expected an int >= {minimum}, got {value}")
   return int(value)
 
 
-def _check_param(name: str, value, n_steps: int, *, positive: bool = False, nonneg: bool = False) -> Array:
+def _check_param(name: str, value, n_steps: int, *, positive: bool = False, nonneg: bool = False,
+                 fn: str = "ou_exact") -> Array:
   """A scalar or a length-``n_steps`` vector of per-step values; returns a ``[n_steps]`` array."""
   if isinstance(value, bool) or value is None:
-    raise TypeError(f"{name}: expected a real scalar or an array of shape [{n_steps}], got {value!r}")
+    raise TypeError(f"{fn}: {name}: expected a real scalar or an array of shape [{n_steps}], got {value!r}")
   try:
     arr = jnp.asarray(value)
   except TypeError as e:
-    raise TypeError(f"{name}: expected a real scalar or an array of shape [{n_steps}], got "
+    raise TypeError(f"{fn}: {name}: expected a real scalar or an array of shape [{n_steps}], got "
                     f"{type(value).__name__}") from e
-  if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)):
-    raise TypeError(f"{name}: expected real values, got dtype {arr.dtype}")
+  if arr.dtype == jnp.bool_ or not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)):
+    raise TypeError(f"{fn}: {name}: expected real values, got dtype {arr.dtype}")
   if arr.ndim == 0:
     arr = jnp.broadcast_to(arr, (n_steps,))
   elif arr.shape != (n_steps,):
-    raise ValueError(f"{name}: expected a scalar or shape [{n_steps}] (one value per step), got shape {arr.shape}")
+    raise ValueError(f"{fn}: {name}: expected a scalar or shape [{n_steps}] (one value per step), got shape {arr.shape}")
   if not isinstance(arr, jax.core.Tracer):
     a = np.asarray(arr, np.float64)
     if not np.all(np.isfinite(a)):
-      raise ValueError(f"{name}: expected finite values, got non-finite entries")
+      raise ValueError(f"{fn}: {name}: expected finite values, got non-finite entries")
     if positive and not np.all(a > 0):
-      raise ValueError(f"{name}: expected values > 0, got minimum {a.min()!r}")
+      raise ValueError(f"{fn}: {name}: expected values > 0, got minimum {a.min()!r}")
     if nonneg and not np.all(a >= 0):
-      raise ValueError(f"{name}: expected values >= 0, got minimum {a.min()!r}")
+      raise ValueError(f"{fn}: {name}: expected values >= 0, got minimum {a.min()!r}")
   return arr.astype(_float_dtype())
 
 
@@ -127,27 +132,35 @@ def ou_exact(key: Array, *, theta, sigma, dt: float, n_steps: int, x0=None, mu=0
 
   Returns:
     ``[n_paths, n_steps + 1]`` (or ``[n_steps + 1]`` when ``n_paths`` is None) in the default float dtype
-    (float64 under ``jax.enable_x64(True)``).
+    (float64 under ``jax.enable_x64(True)``). Reparameterised (X depends smoothly on θ, σ, μ, x0 given the
+    key): differentiable in every floating input. Non-finite concrete inputs raise.
   """
-  n_steps = _check_int("n_steps", n_steps, 1)
+  fn = "ou_exact"
+  n_steps = _check_int("n_steps", n_steps, 1, fn)
   single = n_paths is None
-  n = 1 if single else _check_int("n_paths", n_paths, 1)
+  n = 1 if single else _check_int("n_paths", n_paths, 1, fn)
   if isinstance(dt, bool) or not isinstance(dt, (int, float, np.floating, np.integer)):
-    raise TypeError(f"dt: expected a positive real number, got {type(dt).__name__} {dt!r}")
+    raise TypeError(f"{fn}: dt: expected a positive real number, got {type(dt).__name__} {dt!r}")
   if not (math.isfinite(float(dt)) and float(dt) > 0):
-    raise ValueError(f"dt: expected a finite number > 0, got {dt!r}")
+    raise ValueError(f"{fn}: dt: expected a finite number > 0, got {dt!r}")
   th = _check_param("theta", theta, n_steps, nonneg=True)
   sg = _check_param("sigma", sigma, n_steps, nonneg=True)
   m = _check_param("mu", mu, n_steps)
   draw = x0 is None
   if draw:
     if not isinstance(th, jax.core.Tracer) and not float(th[0]) > 0:
-      raise ValueError(f"theta: x0=None draws from the stationary law, which needs theta[0] > 0, got {float(th[0])}")
+      raise ValueError(f"{fn}: theta: x0=None draws from the stationary law, which needs theta[0] > 0, "
+                       f"got {float(th[0])}")
     x0_arr = jnp.zeros((), _float_dtype())
   else:
-    x0_arr = jnp.asarray(x0, _float_dtype())
+    x0_in = jnp.asarray(x0)
+    if x0_in.dtype == jnp.bool_ or not (jnp.issubdtype(x0_in.dtype, jnp.floating)
+                                        or jnp.issubdtype(x0_in.dtype, jnp.integer)):
+      raise TypeError(f"{fn}: x0: expected real values, got dtype {x0_in.dtype}")
+    x0_arr = x0_in.astype(_float_dtype())
     if x0_arr.ndim > 1 or (x0_arr.ndim == 1 and x0_arr.shape[0] != n):
-      raise ValueError(f"x0: expected a scalar or shape [{n}] (one value per path), got shape {x0_arr.shape}")
+      raise ValueError(f"{fn}: x0: expected a scalar or shape [{n}] (one value per path), got shape {x0_arr.shape}")
+    check_finite(x0_arr, "x0", fn)
   out = _ou_core(key, th, sg, m, jnp.asarray(float(dt), _float_dtype()), x0_arr, n_paths=n, draw_x0=draw)
   return out[0] if single else out
 
@@ -163,21 +176,26 @@ class EmbeddingCheck(NamedTuple):
   max_eigenvalue: float
 
 
-def _validate_cov(cov) -> Array:
+def _validate_cov(cov, fn: str) -> Array:
   if cov is None or isinstance(cov, (bool, str)):
-    raise TypeError(f"cov: expected a 1-D array of covariance values c_0..c_(n-1), got {cov!r}")
+    raise TypeError(f"{fn}: cov: expected a 1-D array of covariance values c_0..c_(n-1), got {cov!r}")
   c = jnp.asarray(cov)
-  if not jnp.issubdtype(c.dtype, jnp.floating) and not jnp.issubdtype(c.dtype, jnp.integer):
-    raise TypeError(f"cov: expected real values, got dtype {c.dtype}")
+  if c.dtype == jnp.bool_ or (not jnp.issubdtype(c.dtype, jnp.floating) and not jnp.issubdtype(c.dtype, jnp.integer)):
+    raise TypeError(f"{fn}: cov: expected real values, got dtype {c.dtype}")
   if c.ndim != 1 or c.shape[0] < 2:
-    raise ValueError(f"cov: expected a 1-D array of length >= 2 (c_0..c_(n-1)), got shape {c.shape}")
+    raise ValueError(f"{fn}: cov: expected a 1-D array of length >= 2 (c_0..c_(n-1)), got shape {c.shape}")
+  if isinstance(c, jax.core.Tracer):
+    checkify.debug_check(jnp.all(jnp.isfinite(c)) & (c[0] > 0) & (jnp.max(jnp.abs(c)) <= c[0] * (1 + 1e-12)),
+                         f"{fn}: cov: expected finite values with cov[0] > 0 and |cov[k]| <= cov[0]")
+    return c.astype(_float_dtype())
   a = np.asarray(c, np.float64)
   if not np.all(np.isfinite(a)):
-    raise ValueError("cov: expected finite covariance values, got non-finite entries")
+    raise ValueError(f"{fn}: cov: expected finite covariance values, got non-finite entries")
   if not a[0] > 0:
-    raise ValueError(f"cov: expected a positive variance cov[0] > 0, got {a[0]!r}")
+    raise ValueError(f"{fn}: cov: expected a positive variance cov[0] > 0, got {a[0]!r}")
   if np.max(np.abs(a)) > a[0] * (1 + 1e-12):
-    raise ValueError(f"cov: |cov[k]| must not exceed cov[0] = {a[0]!r} for a covariance, got max {np.max(np.abs(a))!r}")
+    raise ValueError(f"{fn}: cov: |cov[k]| must not exceed cov[0] = {a[0]!r} for a covariance, got max "
+                     f"{np.max(np.abs(a))!r}")
   return c.astype(_float_dtype())
 
 
@@ -187,20 +205,28 @@ def _embedding_eigenvalues(c: Array) -> Array:
   return jnp.real(jnp.fft.fft(row))
 
 
+def _eigenvalues(cov, pad: int, fn: str) -> EmbeddingCheck:
+  pad = _check_int("pad", pad, 0, fn)
+  c = _validate_cov(cov, fn)
+  if pad:
+    c = jnp.concatenate([c, jnp.zeros((pad,), c.dtype)])
+  lam = _embedding_eigenvalues(c)
+  if isinstance(lam, jax.core.Tracer):
+    return EmbeddingCheck(lam, jnp.min(lam), jnp.max(lam))
+  return EmbeddingCheck(lam, float(jnp.min(lam)), float(jnp.max(lam)))
+
+
 def circulant_eigenvalues(cov, pad: int = 0) -> EmbeddingCheck:
   """Eigenvalues of the circulant embedding of ``cov`` (after appending ``pad`` zeros); the embedding gives an
   exact sampler iff all are ≥ 0.
 
   Args:
-    cov: ``[n]`` covariance values c_0..c_{n−1} on a uniform grid.
+    cov: ``[n]`` covariance values c_0..c_{n−1} on a uniform grid. May be traced (under ``jit``/``grad``: the
+      eigenvalues are linear in ``cov``); then ``min_eigenvalue``/``max_eigenvalue`` are JAX scalars and the
+      value checks are ``checkify`` checks.
     pad: number of zeros appended to ``cov`` before embedding (see ``circulant_embedding_sample``).
   """
-  pad = _check_int("pad", pad, 0)
-  c = _validate_cov(cov)
-  if pad:
-    c = jnp.concatenate([c, jnp.zeros((pad,), c.dtype)])
-  lam = _embedding_eigenvalues(c)
-  return EmbeddingCheck(lam, float(jnp.min(lam)), float(jnp.max(lam)))
+  return _eigenvalues(cov, pad, "circulant_eigenvalues")
 
 
 @functools.partial(jax.jit, static_argnames=("n", "n_pairs"))
@@ -223,8 +249,11 @@ def circulant_embedding_sample(key: Array, cov, n_paths: int, *, pad: int = 0, r
 
   Args:
     key: PRNG key.
-    cov: ``[n]`` covariance values c_0..c_{n−1} (n ≥ 2) at lags 0, dt, …, (n − 1)dt. Must be concrete (not
-      traced): the embedding's eigenvalues are checked on the host before sampling, which is jit-compiled.
+    cov: ``[n]`` covariance values c_0..c_{n−1} (n ≥ 2) at lags 0, dt, …, (n − 1)dt. Concrete: the embedding's
+      eigenvalues are checked on the host before sampling (which is jit-compiled). Traced (under ``jit`` or
+      ``grad``): the checks are ``checkify`` checks, and an unchecked embedding with negative eigenvalues
+      samples with them clipped to 0 (not the requested covariance). The samples are √λ-reparameterised:
+      differentiable in ``cov`` where every eigenvalue is > 0.
     n_paths: number of independent paths (≥ 1).
     pad: append this many zeros to ``cov`` before embedding and return only the first n points. This makes the
       embedding larger; it reproduces the covariance exactly only if the true covariance is zero beyond lag
@@ -238,15 +267,20 @@ def circulant_embedding_sample(key: Array, cov, n_paths: int, *, pad: int = 0, r
   Raises:
     ValueError: if the embedding is not non-negative definite; the message names the minimal eigenvalue.
   """
-  n_paths = _check_int("n_paths", n_paths, 1)
+  fn = "circulant_embedding_sample"
+  n_paths = _check_int("n_paths", n_paths, 1, fn)
   if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not (0 <= rtol < 1):
-    raise ValueError(f"rtol: expected a number in [0, 1), got {rtol!r}")
-  chk = circulant_eigenvalues(cov, pad)
-  n = int(np.shape(cov)[0])
-  if chk.min_eigenvalue < -rtol * chk.max_eigenvalue:
+    raise ValueError(f"{fn}: rtol: expected a number in [0, 1), got {rtol!r}")
+  chk = _eigenvalues(cov, pad, fn)
+  n = int(jnp.shape(cov)[0])
+  if isinstance(chk.min_eigenvalue, jax.core.Tracer):
+    checkify.debug_check(chk.min_eigenvalue >= -rtol * chk.max_eigenvalue,
+                         f"{fn}: cov: the circulant embedding is not non-negative definite: minimal eigenvalue "
+                         "{lo} (max {hi})", lo=chk.min_eigenvalue, hi=chk.max_eigenvalue)
+  elif chk.min_eigenvalue < -rtol * chk.max_eigenvalue:
     raise ValueError(
-        f"cov: the circulant embedding (size {chk.eigenvalues.shape[0]}) is not non-negative definite: minimal "
-        f"eigenvalue {chk.min_eigenvalue:.3e} (max {chk.max_eigenvalue:.3e}, tolerance {rtol:g} relative). "
+        f"{fn}: cov: the circulant embedding (size {chk.eigenvalues.shape[0]}) is not non-negative definite: "
+        f"minimal eigenvalue {chk.min_eigenvalue:.3e} (max {chk.max_eigenvalue:.3e}, tolerance {rtol:g} relative). "
         "Pass the covariance on a longer grid (and keep the first n points), or pad=... zeros if it has decayed.")
   out = _ce_core(key, chk.eigenvalues, n=n, n_pairs=(n_paths + 1) // 2)
   return out[:n_paths]

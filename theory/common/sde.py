@@ -24,7 +24,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kernels.common.checks import check_finite
+
 Array = jax.Array
+__all__ = ["euler_maruyama"]
 Coefficient = Callable[[Array, Any], Array]
 
 
@@ -80,38 +83,68 @@ def euler_maruyama(key: Array, drift: Coefficient, diffusion: Coefficient, x0, p
     lower: optional lower bound applied after every step (x ← max(x, lower)), e.g. 0 for populations, where
       the Euler step could overshoot below an absorbing boundary.
 
+  Validation: shapes, dtypes, ``drift``/``diffusion`` outputs (by abstract evaluation) and finite ``x0`` and
+  ``params`` (concrete values raise ``ValueError`` naming the index; under ``jit`` a ``checkify`` check).
+  Differentiable (pathwise, given the key) in ``x0`` and ``params``.
+
   Returns:
     ``[n_paths, n_steps // record_every + 1, *S]`` (or without the leading axis when ``n_paths`` is None);
     entry j is the state at time j · record_every · dt.
   """
+  fn = "euler_maruyama"
   if not callable(drift):
-    raise TypeError(f"drift: expected a callable f(x, p), got {type(drift).__name__}")
+    raise TypeError(f"{fn}: drift: expected a callable f(x, p), got {type(drift).__name__}")
   if not callable(diffusion):
-    raise TypeError(f"diffusion: expected a callable g(x, p), got {type(diffusion).__name__}")
+    raise TypeError(f"{fn}: diffusion: expected a callable g(x, p), got {type(diffusion).__name__}")
   if isinstance(dt, bool) or not isinstance(dt, (int, float, np.floating, np.integer)):
-    raise TypeError(f"dt: expected a positive real number, got {type(dt).__name__} {dt!r}")
+    raise TypeError(f"{fn}: dt: expected a positive real number, got {type(dt).__name__} {dt!r}")
   if not (math.isfinite(float(dt)) and float(dt) > 0):
-    raise ValueError(f"dt: expected a finite number > 0, got {dt!r}")
+    raise ValueError(f"{fn}: dt: expected a finite number > 0, got {dt!r}")
   if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
-    raise ValueError(f"record_every: expected an int >= 1, got {record_every!r}")
+    raise ValueError(f"{fn}: record_every: expected an int >= 1, got {record_every!r}")
   single = n_paths is None
   if not single and (isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1):
-    raise ValueError(f"n_paths: expected None or an int >= 1, got {n_paths!r}")
+    raise ValueError(f"{fn}: n_paths: expected None or an int >= 1, got {n_paths!r}")
+  if lower is not None and (isinstance(lower, bool) or not isinstance(lower, (int, float, np.floating, np.integer))
+                            or math.isnan(float(lower))):
+    raise TypeError(f"{fn}: lower: expected None or a real number, got {type(lower).__name__} {lower!r}")
   n = 1 if single else int(n_paths)
   leaves = jax.tree_util.tree_leaves(params)
   if not leaves:
-    raise ValueError("params: expected a pytree with at least one array leaf of shape [n_steps, ...], got none")
+    raise ValueError(f"{fn}: params: expected a pytree with at least one array leaf of shape [n_steps, ...], got none")
+  for leaf in leaves:
+    dt_leaf = jnp.asarray(leaf).dtype
+    if dt_leaf == jnp.bool_ or not (jnp.issubdtype(dt_leaf, jnp.floating) or jnp.issubdtype(dt_leaf, jnp.integer)):
+      raise TypeError(f"{fn}: params: expected real array leaves, got dtype {dt_leaf}")
   lens = {jnp.shape(a)[0] if jnp.ndim(a) > 0 else None for a in leaves}
   if None in lens or len(lens) != 1:
-    raise ValueError(f"params: expected every leaf to have the same leading axis n_steps, got leading sizes {lens}")
+    raise ValueError(f"{fn}: params: expected every leaf to have the same leading axis n_steps, got leading sizes {lens}")
   n_steps = lens.pop()
   if n_steps < 1 or n_steps % record_every:
-    raise ValueError(f"params: n_steps = {n_steps} must be >= 1 and a multiple of record_every = {record_every}")
+    raise ValueError(f"{fn}: params: n_steps = {n_steps} must be >= 1 and a multiple of record_every = {record_every}")
   dtype = _float_dtype()
   params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), params)
   x0 = jnp.asarray(x0, dtype)
+  for leaf in jax.tree_util.tree_leaves(params):
+    check_finite(leaf, "params", fn)
+  check_finite(x0, "x0", fn)
   per_path = not single and x0.ndim >= 1 and x0.shape[0] == n
   x0b = x0 if per_path else x0[None]
+  state = jax.ShapeDtypeStruct(x0b.shape[1:], dtype)
+  p0 = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), params)
+  for name, coef in (("drift", drift), ("diffusion", diffusion)):
+    try:
+      out = jax.eval_shape(coef, state, p0)
+    except Exception as e:  # noqa: BLE001 - the user's function failed on a state of the right shape
+      raise TypeError(f"{fn}: {name}: calling it on a state of shape {state.shape} and one step's parameters "
+                      f"failed: {type(e).__name__}: {e}") from e
+    try:
+      ok = hasattr(out, "shape") and jnp.broadcast_shapes(out.shape, state.shape) == state.shape
+    except ValueError:
+      ok = False
+    if not ok:
+      raise ValueError(f"{fn}: {name}: expected f(x, p) of shape {state.shape} (the state's), got "
+                       f"{getattr(out, 'shape', type(out).__name__)}")
   out = _em_core(key, x0b, params, jnp.asarray(float(dt), dtype), drift=drift, diffusion=diffusion,
                  record_every=int(record_every), n_paths=n, lower=None if lower is None else float(lower))
   return out[0] if single else out

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kernels.common.checks import no_grad
 from theory.common import privacy
 from theory.dp_continual.streams import check_epsilon_delta, check_stream
 from theory.dp_continual.tree import _tree_release, tree_calibration
@@ -52,8 +53,8 @@ def _naive(key, x, b):
 def naive_counter(key: Array, stream, epsilon: float) -> Array:
   """ε-DP prefix sums from independently noised rows ``x_t + Lap(d/ε)`` (the row vector has L1
   sensitivity d): ``stream: [T, d]`` → ``[T, d]``; error variance ``2 t (d/ε)²`` at time t."""
-  x = check_stream(stream)
-  eps, _ = check_epsilon_delta(epsilon, 0.0)
+  x = check_stream(stream, "naive_counter")
+  eps, _ = check_epsilon_delta(epsilon, 0.0, fn="naive_counter")
   return _naive(key, x, privacy.laplace_scale(float(x.shape[1]), eps))
 
 
@@ -66,30 +67,32 @@ def _fresh(key, x, b):
 def fresh_prefix_counter(key: Array, stream, epsilon: float) -> Array:
   """ε-DP prefix sums with fresh noise ``Lap(T d/ε)`` on each (the T prefix vectors have L1 sensitivity
   ≤ T d): ``stream: [T, d]`` → ``[T, d]``."""
-  x = check_stream(stream)
-  eps, _ = check_epsilon_delta(epsilon, 0.0)
+  x = check_stream(stream, "fresh_prefix_counter")
+  eps, _ = check_epsilon_delta(epsilon, 0.0, fn="fresh_prefix_counter")
   return _fresh(key, x, privacy.laplace_scale(float(x.shape[0] * x.shape[1]), eps))
 
 
 def batch_count(key: Array, stream, epsilon: float) -> Array:
   """Batch baseline: the final counts ``S(T) + Lap(d/ε)``: ``[d]``."""
-  x = check_stream(stream)
-  eps, _ = check_epsilon_delta(epsilon, 0.0)
+  x = check_stream(stream, "batch_count")
+  eps, _ = check_epsilon_delta(epsilon, 0.0, fn="batch_count")
   return privacy.laplace_mechanism(key, x.sum(axis=0), float(x.shape[1]), eps)
 
 
 def batch_max_sum(key: Array, stream, epsilon: float) -> Array:
   """Batch MaxSum: ``max_j S_j(T) + Lap(1/ε)`` (MaxSum has sensitivity 1): scalar."""
-  x = check_stream(stream)
-  eps, _ = check_epsilon_delta(epsilon, 0.0)
+  x = check_stream(stream, "batch_max_sum")
+  eps, _ = check_epsilon_delta(epsilon, 0.0, fn="batch_max_sum")
   return privacy.laplace_mechanism(key, jnp.max(x.sum(axis=0)), 1.0, eps)
 
 
 def batch_sum_select(key: Array, stream, epsilon: float) -> Array:
   """Batch SumSelect by the exponential mechanism with utility ``S_j(T)`` (sensitivity 1):
-  ``P(j) ∝ exp(ε S_j(T)/2)``, sampled as ``argmax_j S_j(T) + Gumbel(2/ε)``: int scalar."""
-  x = check_stream(stream)
-  eps, _ = check_epsilon_delta(epsilon, 0.0)
+  ``P(j) ∝ exp(ε S_j(T)/2)``, sampled as ``argmax_j S_j(T) + Gumbel(2/ε)``: int scalar (differentiating it
+  raises a ``TypeError``)."""
+  x = check_stream(stream, "batch_sum_select")
+  eps, _ = check_epsilon_delta(epsilon, 0.0, fn="batch_sum_select")
+  x, eps = no_grad((x, eps), "theory.dp_continual.batch_sum_select")
   s = x.sum(axis=0)
   return jnp.argmax(s + (2.0 / eps) * jax.random.gumbel(key, s.shape, s.dtype))
 
@@ -106,8 +109,8 @@ class MaxSumRelease(NamedTuple):
 def tree_max_sum(key: Array, stream, epsilon: float, delta: float = 0.0, noise: str = "gaussian") -> MaxSumRelease:
   """MaxSum / SumSelect from d per-column binary trees (one noisy tree over the rows ``[0, 1]^d``):
   ``y_t = max_j Ŝ_j(t)``, ``ĵ_t = argmax_j Ŝ_j(t)``. ``stream: [T, d]``. ε-DP (Laplace) or (ε, δ)-DP
-  (Gaussian)."""
-  x = check_stream(stream)
+  (Gaussian). ``value`` is piecewise linear in the stream (differentiable where the max is unique)."""
+  x = check_stream(stream, "tree_max_sum")
   cal = tree_calibration(x.shape[0], x.shape[1], epsilon, delta, noise)
   s = _tree_release(key, x, cal.scale, noise)[0]
   return MaxSumRelease(jnp.max(s, axis=1), jnp.argmax(s, axis=1).astype(jnp.int32))
@@ -153,13 +156,18 @@ def svt_parameters(horizon: int, epsilon: float, delta: float = 0.0, problem: st
 
   Returns: :class:`SVTParams` (the guarantee of the c rounds in ``total``).
   """
+  fn = "svt_parameters"
   if problem not in PROBLEMS:
-    raise ValueError(f"problem: expected one of {PROBLEMS}, got {problem!r}")
+    raise ValueError(f"{fn}: problem: expected one of {PROBLEMS}, got {problem!r}")
   if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-    raise ValueError(f"horizon: expected a positive int, got {horizon!r}")
-  eps, delta = check_epsilon_delta(epsilon, delta)
-  if not (isinstance(test_fraction, (int, float)) and 0 < test_fraction < 1):
-    raise ValueError(f"test_fraction: expected a number in (0, 1), got {test_fraction!r}")
+    raise ValueError(f"{fn}: horizon: expected a positive int, got {horizon!r}")
+  eps, delta = check_epsilon_delta(epsilon, delta, fn=fn, concrete=True)
+  for name, v in (("threshold", threshold), ("test_fraction", test_fraction)):
+    if privacy.is_traced(v):
+      raise TypeError(f"{fn}: {name}: expected a concrete number, got a traced value: {fn} is a host-side "
+                      "calibration with integer outputs (rounds) and is not differentiable")
+  if not (isinstance(test_fraction, (int, float)) and not isinstance(test_fraction, bool) and 0 < test_fraction < 1):
+    raise ValueError(f"{fn}: test_fraction: expected a number in (0, 1), got {test_fraction!r}")
   sens = 1.0 if problem == "maxsum" else 2.0
   T = int(horizon)
 
@@ -182,11 +190,11 @@ def svt_parameters(horizon: int, epsilon: float, delta: float = 0.0, problem: st
       ell = new
     threshold = float(ell)
   if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not (0 <= threshold < math.inf):
-    raise ValueError(f"threshold: expected a finite non-negative number, got {threshold!r}")
+    raise ValueError(f"{fn}: threshold: expected a finite non-negative number, got {threshold!r}")
   if max_updates is None:
     max_updates = max(1, math.ceil(CAP_FACTOR * T / max(threshold, 1.0)) + 1)
   if isinstance(max_updates, bool) or not isinstance(max_updates, (int, np.integer)) or max_updates < 1:
-    raise ValueError(f"max_updates: expected a positive int, got {max_updates!r}")
+    raise ValueError(f"{fn}: max_updates: expected a positive int, got {max_updates!r}")
   c = int(max_updates)
   e0, e1, e2 = scales(threshold, c)
   total = (privacy.PrivacyParams(c * e0, 0.0) if delta == 0 or e0 == eps / c
@@ -242,7 +250,8 @@ def svt_max_sum(key: Array, stream, epsilon: float, delta: float = 0.0, problem:
   """The sparse-vector continual mechanism for MaxSum (``problem="maxsum"``) or SumSelect
   (``"sumselect"``): ``stream: [T, d]`` → (:class:`SVTRelease` with ``[T]`` outputs, :class:`SVTParams`).
   ``(ε, δ)``-DP (ε-DP for δ = 0) by composition over at most ``c`` rounds (``lax.scan`` over t with a fresh
-  key per step). Defaults of ``threshold`` / ``max_updates`` from :func:`svt_parameters`."""
-  x = check_stream(stream)
+  key per step). Defaults of ``threshold`` / ``max_updates`` from :func:`svt_parameters`. The releases follow the
+  test's discrete decisions (rounds, selected columns): differentiating raises a ``TypeError``."""
+  x = no_grad(check_stream(stream, "svt_max_sum"), "theory.dp_continual.svt_max_sum")
   p = svt_parameters(x.shape[0], epsilon, delta, problem, threshold, max_updates, test_fraction)
   return _svt(key, x, p.threshold, p.max_updates, p.threshold_scale, p.query_scale, p.release_scale, problem), p

@@ -23,7 +23,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import ndtri
 
+from kernels.common.checks import check_in_range
 from theory.common import privacy
 from theory.dp_continual.streams import check_stream, check_epsilon_delta
 
@@ -40,27 +42,53 @@ class TreeCalibration(NamedTuple):
   sensitivity: float    # L1 (Laplace) or L2 (Gaussian) sensitivity of the node vector
 
 
+def _check_int(name: str, value, fn: str) -> int:
+  if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    raise TypeError(f"{fn}: {name}: expected a positive int, got {type(value).__name__} {value!r}")
+  if value < 1:
+    raise ValueError(f"{fn}: {name}: expected a positive int, got {value!r}")
+  return int(value)
+
+
 def num_levels(horizon: int) -> int:
   """``L + 1``: the number of dyadic levels ``h`` with ``2^h ≤ T`` (``T.bit_length()``)."""
-  if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-    raise ValueError(f"horizon: expected a positive int, got {horizon!r}")
-  return int(horizon).bit_length()
+  return _check_int("horizon", horizon, "num_levels").bit_length()
 
 
 def node_l1_sensitivity(horizon: int, dim: int = 1) -> float:
   """L1 sensitivity of the vector of all node sums: ``d (L + 1)`` (rows in ``[0, 1]^d``)."""
-  return float(dim * num_levels(horizon))
+  fn = "node_l1_sensitivity"
+  return float(_check_int("dim", dim, fn) * _check_int("horizon", horizon, fn).bit_length())
 
 
 def node_l2_sensitivity(horizon: int, dim: int = 1) -> float:
   """L2 sensitivity of the vector of all node sums: ``√(d (L + 1))`` (rows in ``[0, 1]^d``)."""
-  return math.sqrt(dim * num_levels(horizon))
+  fn = "node_l2_sensitivity"
+  return math.sqrt(_check_int("dim", dim, fn) * _check_int("horizon", horizon, fn).bit_length())
 
 
-def calibrated_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) -> float:
+def calibrated_gaussian_sigma(sensitivity, epsilon, delta):
   """Smallest σ (to 1e-10 relative) with ``N(0, σ²)`` noise (ε, δ)-DP at L2 sensitivity Δ, by bisection
-  on the exact Balle–Wang curve ``privacy.gaussian_delta`` (decreasing in σ); valid for every ε > 0."""
-  eps, delta = check_epsilon_delta(epsilon, delta, need_delta=True)
+  on the exact Balle–Wang curve ``privacy.gaussian_delta`` (decreasing in σ); valid for every ε > 0.
+
+  Python numbers give a Python float. JAX scalars give a JAX scalar: the bisection runs in ``lax`` loops
+  (to full precision rather than 1e-10) and the derivative in Δ, ε, δ is that of the implicit function
+  δ(σ; Δ, ε) = δ (exact, not through the loop); ranges are then checked only for concrete values.
+  """
+  fn = "calibrated_gaussian_sigma"
+  eps, delta = check_epsilon_delta(epsilon, delta, need_delta=True, fn=fn)
+  sensitivity = privacy._check_positive("sensitivity", sensitivity, fn=fn)
+  if privacy._ops(eps, delta, sensitivity) is privacy._JAX:
+    sens, eps, delta = jnp.asarray(sensitivity), jnp.asarray(eps), jnp.asarray(delta)
+    s0, e0, d0 = (jax.lax.stop_gradient(a) for a in (sens, eps, delta))
+    # log δ(σ) is decreasing in σ: bisection on u = −log δ(σ), increasing. Bracket: δ(σ) ≤ Φ(Δ/2σ − εσ/Δ),
+    # which equals δ at σ⁺ = Δ(−z + √(z² + 2ε))/(2ε), z = Φ⁻¹(δ), so δ(σ⁺) ≤ δ (no search loop needed)
+    neg_log = lambda sig, sens_, eps_: -jnp.log(privacy._gaussian_delta(sig, sens_, eps_, privacy._JAX))
+    z = ndtri(d0)
+    upper = s0 * (-z + jnp.sqrt(z * z + 2 * e0)) / (2 * e0)
+    _, hi = privacy._increasing_root(lambda sig: neg_log(sig, s0, e0), -jnp.log(d0), 1e-6 * s0, upper,
+                                     widen=False)
+    return privacy._implicit(hi, lambda sig, s_, e_, d_: neg_log(sig, s_, e_) + jnp.log(d_), sens, eps, delta)
   lo, hi = 1e-6 * sensitivity, sensitivity
   while privacy.gaussian_delta(hi, sensitivity, eps) > delta:
     hi *= 2
@@ -72,21 +100,22 @@ def calibrated_gaussian_sigma(sensitivity: float, epsilon: float, delta: float) 
   return hi
 
 
-def tree_calibration(horizon: int, dim: int, epsilon: float, delta: float = 0.0,
-                     noise: str = "laplace") -> TreeCalibration:
+def tree_calibration(horizon: int, dim: int, epsilon, delta=0.0, noise: str = "laplace") -> TreeCalibration:
   """Per-node noise making the whole tree ε-DP (Laplace, ``b = d (L+1)/ε``) or (ε, δ)-DP (Gaussian, the
-  exact calibration at L2 sensitivity ``√(d (L+1))``)."""
+  exact calibration at L2 sensitivity ``√(d (L+1))``). ``epsilon``/``delta`` may be JAX scalars (then
+  ``scale`` and ``node_variance`` are JAX scalars, differentiable)."""
+  fn = "tree_calibration"
   if noise not in NOISES:
-    raise ValueError(f"noise: expected one of {NOISES}, got {noise!r}")
-  if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-    raise ValueError(f"dim: expected a positive int, got {dim!r}")
-  levels = num_levels(horizon)
+    raise ValueError(f"{fn}: noise: expected one of {NOISES}, got {noise!r}")
+  dim = _check_int("dim", dim, fn)
+  levels = _check_int("horizon", horizon, fn).bit_length()
   if noise == "laplace":
-    eps, _ = check_epsilon_delta(epsilon, delta)
-    sens = node_l1_sensitivity(horizon, dim)
+    eps, _ = check_epsilon_delta(epsilon, delta, fn=fn)
+    sens = float(dim * levels)
     b = privacy.laplace_scale(sens, eps)
     return TreeCalibration(noise, b, 2 * b * b, levels, sens)
-  sens = node_l2_sensitivity(horizon, dim)
+  sens = math.sqrt(dim * levels)
+  check_epsilon_delta(epsilon, delta, need_delta=True, fn=fn)
   sigma = calibrated_gaussian_sigma(sens, epsilon, delta)
   return TreeCalibration(noise, sigma, sigma * sigma, levels, sens)
 
@@ -95,19 +124,37 @@ def popcount(t) -> Array:
   """Number of set bits of the (1-indexed) times ``t: [...]`` (int)."""
   t = jnp.asarray(t)
   if not jnp.issubdtype(t.dtype, jnp.integer):
-    raise TypeError(f"t: expected integer times, got dtype {t.dtype}")
+    raise TypeError(f"popcount: t: expected integer times, got dtype {t.dtype}")
   return jax.lax.population_count(t)
 
 
 def tree_error_variance(t, node_variance) -> Array:
-  """Closed form ``Var[ŷ_t − y_t] = popcount(t) · v`` of the tree release at times ``t: [...]`` (1-indexed)."""
-  return popcount(t).astype(jnp.result_type(float)) * jnp.asarray(node_variance)
+  """Closed form ``Var[ŷ_t − y_t] = popcount(t) · v`` of the tree release at times ``t: [...]`` (1-indexed,
+  int >= 1) for the per-node variance ``v >= 0`` (broadcasting). Concrete ``t`` is range-checked; under
+  ``jit`` the check is a ``checkify`` check."""
+  fn = "tree_error_variance"
+  t = jnp.asarray(t)
+  if not jnp.issubdtype(t.dtype, jnp.integer):
+    raise TypeError(f"{fn}: t: expected integer times, got dtype {t.dtype}")
+  check_in_range(t, "t", fn, 1, int(jnp.iinfo(t.dtype).max))
+  v = jnp.asarray(node_variance)
+  if v.dtype == jnp.bool_ or not (jnp.issubdtype(v.dtype, jnp.floating) or jnp.issubdtype(v.dtype, jnp.integer)):
+    raise TypeError(f"{fn}: node_variance: expected a real number or array, got dtype {v.dtype}")
+  if not privacy.is_traced(v):
+    a = np.asarray(v, np.float64)
+    if not (np.all(a >= 0) and np.all(np.isfinite(a))):
+      raise ValueError(f"{fn}: node_variance: expected finite values >= 0, got minimum {a.min()!r}")
+  try:
+    jnp.broadcast_shapes(t.shape, v.shape)
+  except ValueError:
+    raise ValueError(f"{fn}: t, node_variance: shapes {t.shape} and {v.shape} do not broadcast") from None
+  return jax.lax.population_count(t).astype(jnp.result_type(float)) * v
 
 
 def node_sums(stream) -> list[Array]:
   """Exact column sums of every used dyadic node: level ``h`` gives ``[T >> h, d]`` (node ``k`` covers rows
   ``k·2^h + 1 .. (k+1)·2^h``, 1-indexed). ``stream: [T, d]`` (or ``[T]``, read as ``d = 1``)."""
-  x = check_stream(stream)
+  x = check_stream(stream, "node_sums")
   return _node_sums(x)
 
 
@@ -138,12 +185,22 @@ def _prefix_from_nodes(nodes: list[Array], T: int) -> Array:
 
 def prefix_from_nodes(nodes: list[Array]) -> Array:
   """Prefix sums ``[T, d]`` assembled from (noisy) node values as returned by :func:`node_sums`."""
+  fn = "prefix_from_nodes"
   if not isinstance(nodes, (list, tuple)) or not nodes:
-    raise TypeError(f"nodes: expected a non-empty list of [T >> h, d] arrays, got {type(nodes).__name__}")
-  T = int(nodes[0].shape[0])
+    raise TypeError(f"{fn}: nodes: expected a non-empty list of [T >> h, d] arrays, got {type(nodes).__name__}")
+  nodes = [jnp.asarray(n) for n in nodes]
+  if nodes[0].ndim != 2 or nodes[0].shape[0] < 1 or nodes[0].shape[1] < 1:
+    raise ValueError(f"{fn}: nodes[0]: expected shape [T, d] with T, d >= 1, got {nodes[0].shape}")
+  T, d = (int(v) for v in nodes[0].shape)
   if len(nodes) != T.bit_length():
-    raise ValueError(f"nodes: expected {T.bit_length()} levels for T = {T}, got {len(nodes)}")
-  return _prefix_from_nodes([jnp.asarray(n) for n in nodes], T)
+    raise ValueError(f"{fn}: nodes: expected {T.bit_length()} levels for T = {T}, got {len(nodes)}")
+  dtype = jnp.result_type(*nodes)
+  if dtype == jnp.bool_ or not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
+    raise TypeError(f"{fn}: nodes: expected real arrays, got dtype {dtype}")
+  for h, n in enumerate(nodes):
+    if n.shape != (T >> h, d):
+      raise ValueError(f"{fn}: nodes[{h}]: expected shape [T >> {h}, d] = [{T >> h}, {d}], got {n.shape}")
+  return _prefix_from_nodes(nodes, T)
 
 
 @functools.partial(jax.jit, static_argnames=("noise",))
@@ -164,13 +221,11 @@ def tree_prefix_sums(key: Array, stream, scale: float, noise: str = "laplace") -
   ``t`` uses rows ``1..t`` only. Float dtype of the stream (float32 otherwise). The columns' noises are
   independent, so the first ``d'`` columns released with the scale calibrated for ``d'`` columns are
   distributed exactly as the ``d'``-column mechanism."""
+  fn = "tree_prefix_sums"
   if noise not in NOISES:
-    raise ValueError(f"noise: expected one of {NOISES}, got {noise!r}")
-  if isinstance(scale, bool) or (isinstance(scale, (int, float)) and not (0 <= scale < math.inf)):
-    raise ValueError(f"scale: expected a finite non-negative number, got {scale!r}")
-  if not isinstance(scale, (int, float)) and jnp.ndim(scale) != 0:
-    raise ValueError(f"scale: expected a scalar, got shape {jnp.shape(scale)}")
-  x = check_stream(stream)
+    raise ValueError(f"{fn}: noise: expected one of {NOISES}, got {noise!r}")
+  scale = privacy._check_nonneg("scale", scale, fn=fn)
+  x = check_stream(stream, fn)
   return _tree_release(key, x, scale, noise)[0]
 
 
@@ -184,8 +239,9 @@ class TreeRelease(NamedTuple):
 
 def tree_release(key: Array, stream, epsilon: float, delta: float = 0.0, noise: str = "laplace") -> TreeRelease:
   """The binary-tree mechanism, ε-DP (Laplace) or (ε, δ)-DP (Gaussian) for event-level neighbours:
-  ``stream: [T, d]`` in ``[0, 1]`` → :class:`TreeRelease`."""
-  x = check_stream(stream)
+  ``stream: [T, d]`` in ``[0, 1]`` → :class:`TreeRelease`. Affine in the stream given the key (differentiable
+  in ``stream`` and, through the calibration, in JAX-scalar ``epsilon``/``delta``)."""
+  x = check_stream(stream, "tree_release")
   cal = tree_calibration(x.shape[0], x.shape[1], epsilon, delta, noise)
   prefix, nodes = _tree_release(key, x, cal.scale, noise)
   return TreeRelease(prefix, nodes, cal)

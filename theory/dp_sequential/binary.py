@@ -37,6 +37,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kernels.common.checks import no_grad
+from theory.common import privacy
 from theory.common.privacy import randomized_response
 from theory.dp_sequential.continuous import _check_key, check_count, check_epsilon, check_theta
 
@@ -44,58 +46,93 @@ Array = jax.Array
 _TIE = 1e-9   # relative tolerance of the tie |ℓ| = L_p (ℓ is a float sum of ±L_q)
 
 
-def check_p(p) -> float:
-  if isinstance(p, bool) or not isinstance(p, (int, float)):
-    raise TypeError(f"p: expected a signal accuracy in (0.5, 1), got {type(p).__name__} {p!r}")
-  if not 0.5 < float(p) < 1.0:
-    raise ValueError(f"p: expected a signal accuracy in (0.5, 1), got {p!r}")
-  return float(p)
+def check_p(p, fn: str | None = None):
+  """p in (½, 1): a Python float, or a 0-d JAX array (range-checked when concrete)."""
+  return privacy._real("p", p, fn, lambda v: 0.5 < v < 1.0, "a signal accuracy in (0.5, 1)")
 
 
-def flip_probability(epsilon) -> float:
-  """u = 1/(1 + e^ε): randomized response's flip probability (0 for ε = ∞); host float64."""
-  eps = check_epsilon(epsilon)
-  return 0.0 if math.isinf(eps) else math.exp(-eps) / (1.0 + math.exp(-eps))
+def _flip(eps, ops):
+  if ops is privacy._HOST:
+    return 0.0 if math.isinf(eps) else math.exp(-eps) / (1.0 + math.exp(-eps))
+  return jax.nn.sigmoid(-eps)    # 0 at ε = ∞
 
 
-def report_accuracy(epsilon, p: float) -> float:
-  """q = p(1 − u) + (1 − p)u: probability that a pre-cascade report equals θ."""
-  p, u = check_p(p), flip_probability(epsilon)
+def flip_probability(epsilon):
+  """u = 1/(1 + e^ε): randomized response's flip probability (0 for ε = ∞); host float64 (JAX scalars:
+  a JAX scalar, differentiable)."""
+  eps = check_epsilon(epsilon, "flip_probability")
+  return _flip(eps, privacy._ops(eps))
+
+
+def _accuracy(eps, p, ops):
+  u = _flip(eps, ops)
   return p * (1.0 - u) + (1.0 - p) * u
 
 
-def cascade_threshold(epsilon, p: float) -> int:
-  """k(ε) = min{d ≥ 1 : d·L_q > L_p}: the net number of reports that starts a cascade."""
-  p = check_p(p)
-  q = report_accuracy(epsilon, p)
-  ratio = math.log(p / (1 - p)) / math.log(q / (1 - q))
-  return int(math.floor(ratio * (1 + _TIE))) + 1
+def report_accuracy(epsilon, p):
+  """q = p(1 − u) + (1 − p)u: probability that a pre-cascade report equals θ."""
+  fn = "report_accuracy"
+  eps, p = check_epsilon(epsilon, fn), check_p(p, fn)
+  return _accuracy(eps, p, privacy._ops(eps, p))
 
 
-def correct_cascade_probability(epsilon, p: float) -> float:
-  """Gambler's ruin: 1/(1 + ((1 − q)/q)^k) with k = k(ε)."""
-  q = report_accuracy(epsilon, p)
-  return 1.0 / (1.0 + ((1 - q) / q) ** cascade_threshold(epsilon, p))
+def _threshold(eps, p, ops):
+  q = _accuracy(eps, p, ops)
+  ratio = ops.log(p / (1 - p)) / ops.log(q / (1 - q))
+  if ops is privacy._HOST:
+    return int(math.floor(ratio * (1 + _TIE))) + 1
+  return jax.lax.stop_gradient(jnp.floor(ratio * (1 + _TIE))).astype(jnp.int32) + 1
 
 
-def nonprivate_cascade_probability(p: float) -> float:
+def cascade_threshold(epsilon, p):
+  """k(ε) = min{d ≥ 1 : d·L_q > L_p}: the net number of reports that starts a cascade (an int; an int32 JAX
+  scalar for JAX inputs, whose derivative raises a ``TypeError``)."""
+  fn = "cascade_threshold"
+  eps, p = check_epsilon(epsilon, fn), check_p(p, fn)
+  ops = privacy._ops(eps, p)
+  if ops is privacy._JAX:
+    eps, p = no_grad((jnp.asarray(eps), jnp.asarray(p)), f"theory.dp_sequential.{fn}")
+  return _threshold(eps, p, ops)
+
+
+def correct_cascade_probability(epsilon, p):
+  """Gambler's ruin: 1/(1 + ((1 − q)/q)^k) with k = k(ε) (smooth in ε and p between the switch points)."""
+  fn = "correct_cascade_probability"
+  eps, p = check_epsilon(epsilon, fn), check_p(p, fn)
+  ops = privacy._ops(eps, p)
+  q = _accuracy(eps, p, ops)
+  return 1.0 / (1.0 + ((1 - q) / q) ** _threshold(eps, p, ops))
+
+
+def nonprivate_cascade_probability(p):
   """p²/(p² + (1 − p)²): the ε = ∞ value (q = p, k = 2)."""
-  p = check_p(p)
+  p = check_p(p, "nonprivate_cascade_probability")
   return p * p / (p * p + (1 - p) ** 2)
 
 
-def switch_point(k: int, p: float) -> float:
-  """ε_k: for ε > ε_k the cascade threshold is at most k − 1, at ε = ε_k it becomes k (k ≥ 3)."""
-  k, p = check_count("k", k, 3), check_p(p)
+def _switch_point(k: int, p, ops):
   alpha = (1 - p) / p
   q_star = 1.0 / (1.0 + alpha ** (1.0 / (k - 1)))
   u_star = (p - q_star) / (2 * p - 1)
-  return math.log((1 - u_star) / u_star)
+  return ops.log((1 - u_star) / u_star)
 
 
-def switch_points(p: float, k_max: int = 6) -> np.ndarray:
-  """[ε_3, …, ε_{k_max}] (decreasing)."""
-  return np.array([switch_point(k, p) for k in range(3, check_count("k_max", k_max, 3) + 1)])
+def switch_point(k: int, p):
+  """ε_k: for ε > ε_k the cascade threshold is at most k − 1, at ε = ε_k it becomes k (k ≥ 3)."""
+  fn = "switch_point"
+  k, p = check_count("k", k, 3, fn=fn), check_p(p, fn)
+  return _switch_point(k, p, privacy._ops(p))
+
+
+def switch_points(p, k_max: int = 6):
+  """[ε_3, …, ε_{k_max}] (decreasing): a numpy array (a JAX array for a JAX ``p``)."""
+  fn = "switch_points"
+  p = check_p(p, fn)
+  ks = range(3, check_count("k_max", k_max, 3, fn=fn) + 1)
+  ops = privacy._ops(p)
+  if ops is privacy._JAX:
+    return jnp.stack([_switch_point(k, p, ops) for k in ks])
+  return np.array([_switch_point(k, p, ops) for k in ks])
 
 
 class BinaryPaths(NamedTuple):
@@ -121,7 +158,7 @@ def _simulate(keys, p, epsilon, l_p, l_q, theta, *, n_agents: int):
       sig = jnp.where(jax.random.bernoulli(ks, p), theta, -theta)
       informative = jnp.abs(ell) <= l_p * (1 + _TIE)
       action = jnp.where(informative, sig, jnp.sign(ell).astype(jnp.int32))
-      noisy = 2 * randomized_response(kr, (action > 0).astype(jnp.int32), epsilon) - 1
+      noisy = 2 * randomized_response(kr, (action > 0).astype(jnp.int32), epsilon.astype(jnp.float32)) - 1
       report = jnp.where(informative, noisy, action)
       starts = (~informative) & (c_time == 0)
       c_act = jnp.where(starts, action, c_act)
@@ -140,10 +177,15 @@ def _simulate(keys, p, epsilon, l_p, l_q, theta, *, n_agents: int):
 
 def simulate_paths(key: Array, n_paths: int, n_agents: int, p: float, epsilon=math.inf, theta: int = 1) -> BinaryPaths:
   """``n_paths`` independent runs of ``n_agents`` agents (``vmap`` over keys, ``lax.scan`` over agents)."""
-  n_paths, n_agents = check_count("n_paths", n_paths), check_count("n_agents", n_agents)
-  p, eps, theta = check_p(p), check_epsilon(epsilon), check_theta(theta)
+  fn = "binary.simulate_paths"
+  n_paths, n_agents = check_count("n_paths", n_paths, fn=fn), check_count("n_agents", n_agents, fn=fn)
+  for name, v in (("p", p), ("epsilon", epsilon)):
+    if privacy.is_traced(v):
+      raise TypeError(f"{fn}: {name}: expected a concrete number, got a traced value: the simulated cascades "
+                      "are integer-valued and not differentiable")
+  p, eps, theta = float(check_p(p, fn)), float(check_epsilon(epsilon, fn)), check_theta(theta, fn)
   q = report_accuracy(eps, p)
-  keys = jax.random.split(_check_key(key), n_paths)
+  keys = jax.random.split(_check_key(key, fn), n_paths)
   with jax.enable_x64(True):
     return _simulate(keys, jnp.float64(p), jnp.float64(min(eps, 1e3)), jnp.float64(math.log(p / (1 - p))),
                      jnp.float64(math.log(q / (1 - q))), jnp.int32(theta), n_agents=n_agents)

@@ -44,6 +44,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import log_ndtr
 
+from kernels.common.checks import no_grad
+from theory.common import privacy
 from theory.common.privacy import laplace_noise
 
 Array = jax.Array
@@ -54,78 +56,111 @@ _LOG_HALF = math.log(0.5)
 # Input validation (host-side Python numbers).
 
 
-def check_sigma(sigma) -> float:
-  if isinstance(sigma, bool) or not isinstance(sigma, (int, float)):
-    raise TypeError(f"sigma: expected a positive real number, got {type(sigma).__name__} {sigma!r}")
-  if not (0 < float(sigma) < math.inf):
-    raise ValueError(f"sigma: expected a finite positive number, got {sigma!r}")
-  return float(sigma)
+def check_sigma(sigma, fn: str | None = None):
+  """σ > 0 finite: a Python float, or a 0-d JAX array (range-checked when concrete)."""
+  return privacy._check_positive("sigma", sigma, fn=fn)
 
 
-def check_epsilon(epsilon) -> float:
-  """ε > 0; ``math.inf`` means no privacy."""
-  if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)):
-    raise TypeError(f"epsilon: expected a positive real number or inf, got {type(epsilon).__name__} {epsilon!r}")
-  if not float(epsilon) > 0:
-    raise ValueError(f"epsilon: expected a positive number (inf = non-private), got {epsilon!r}")
-  return float(epsilon)
+def check_epsilon(epsilon, fn: str | None = None):
+  """ε > 0; ``math.inf`` means no privacy. A Python float, or a 0-d JAX array (range-checked when concrete)."""
+  return privacy._check_positive("epsilon", epsilon, allow_inf=True, fn=fn)
 
 
-def check_theta(theta) -> int:
+def check_theta(theta, fn: str | None = None) -> int:
   if isinstance(theta, bool) or not isinstance(theta, int) or theta not in (-1, 1):
-    raise ValueError(f"theta: expected the int -1 or +1, got {theta!r}")
+    raise ValueError(f"{privacy._at(fn, 'theta')}: expected the int -1 or +1, got {theta!r}")
   return theta
 
 
-def check_count(name: str, value, minimum: int = 1) -> int:
+def check_count(name: str, value, minimum: int = 1, fn: str | None = None) -> int:
   if isinstance(value, bool) or not isinstance(value, int):
-    raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
+    raise TypeError(f"{privacy._at(fn, name)}: expected an int, got {type(value).__name__} {value!r}")
   if value < minimum:
-    raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    raise ValueError(f"{privacy._at(fn, name)}: expected an int >= {minimum}, got {value}")
   return value
+
+
+def _real_array(name: str, value, fn: str) -> Array:
+  return privacy._real_array(name, value, fn)
+
+
+def _float_array(name: str, value, fn: str) -> Array:
+  a = _real_array(name, value, fn)
+  return a if jnp.issubdtype(a.dtype, jnp.floating) else a.astype(jnp.result_type(float))
+
+
+def _broadcast(fn: str, **arrays) -> tuple[Array, ...]:
+  try:
+    return tuple(jnp.broadcast_arrays(*arrays.values()))
+  except ValueError:
+    shapes = ", ".join(f"{k} {tuple(jnp.shape(a))}" for k, a in arrays.items())
+    raise ValueError(f"{fn}: {', '.join(arrays)}: shapes do not broadcast: {shapes}") from None
 
 
 # ---------------------------------------------------------------------------------------------------
 # The mechanism.
 
 
-def decision_threshold(ell, sigma: float) -> Array:
+def decision_threshold(ell, sigma) -> Array:
   """t(ℓ) = −σ²ℓ/2: the agent intends +1 iff its signal exceeds t (``ell: [...]``)."""
-  return -0.5 * check_sigma(sigma) ** 2 * jnp.asarray(ell)
+  fn = "decision_threshold"
+  return -0.5 * check_sigma(sigma, fn) ** 2 * _float_array("ell", ell, fn)
 
 
-def flip_probability(signal, threshold, epsilon: float) -> Array:
-  """Smooth randomized response's flip probability ½·exp(−ε|s − t|) (0 when ε = ∞); broadcasting."""
-  eps = check_epsilon(epsilon)
-  dist = jnp.abs(jnp.asarray(signal) - jnp.asarray(threshold))
+def _flip(dist: Array, eps) -> Array:
+  if isinstance(eps, jax.Array):
+    inf = jnp.isinf(eps)
+    return jnp.where(inf, 0.0, 0.5 * jnp.exp(-jnp.where(inf, 1.0, eps) * dist))
   if math.isinf(eps):
     return jnp.zeros_like(dist)
   return 0.5 * jnp.exp(-eps * dist)
 
 
-def smooth_randomized_response(key: Array, signal, threshold, epsilon: float) -> tuple[Array, Array]:
+def flip_probability(signal, threshold, epsilon) -> Array:
+  """Smooth randomized response's flip probability ½·exp(−ε|s − t|) (0 when ε = ∞); broadcasting.
+  ``epsilon``: a Python number or a JAX scalar (differentiable)."""
+  fn = "flip_probability"
+  eps = check_epsilon(epsilon, fn)
+  s, t = _broadcast(fn, signal=_float_array("signal", signal, fn), threshold=_real_array("threshold", threshold, fn))
+  return _flip(jnp.abs(s - t), eps)
+
+
+def _report_inputs(signal, threshold, epsilon, fn: str):
+  eps = check_epsilon(epsilon, fn)
+  s, t = _broadcast(fn, signal=jnp.asarray(signal), threshold=jnp.asarray(threshold))
+  if not jnp.issubdtype(s.dtype, jnp.floating):
+    raise TypeError(f"{fn}: signal: expected a floating array, got dtype {s.dtype}")
+  _real_array("threshold", t, fn)
+  # the reports are ±1: no derivative in any input
+  what = f"theory.dp_sequential.{fn}"
+  s, t = no_grad((s, t.astype(s.dtype)), what)
+  return s, t, (no_grad(eps, what) if isinstance(eps, jax.Array) else eps)
+
+
+def smooth_randomized_response(key: Array, signal, threshold, epsilon) -> tuple[Array, Array]:
   """Intended actions a = sign(s − t) and reports x = −a w.p. ½e^{−ε|s − t|}, else a.
 
-  signal, threshold: [...] (broadcast). Returns ``(action, report)``: [...] int32 in {−1, +1}.
+  signal, threshold: [...] (broadcast). Returns ``(action, report)``: [...] int32 in {−1, +1} (differentiating
+  raises a ``TypeError``).
   """
-  s, t = jnp.broadcast_arrays(jnp.asarray(signal), jnp.asarray(threshold))
-  if not jnp.issubdtype(s.dtype, jnp.floating):
-    raise TypeError(f"signal: expected a floating array, got dtype {s.dtype}")
+  s, t, eps = _report_inputs(signal, threshold, epsilon, "smooth_randomized_response")
   action = jnp.where(s > t, 1, -1).astype(jnp.int32)
-  flip = jax.random.uniform(key, s.shape, s.dtype) < flip_probability(s, t, epsilon)
+  flip = jax.random.uniform(key, s.shape, s.dtype) < _flip(jnp.abs(s - t), eps)
   return action, jnp.where(flip, -action, action)
 
 
-def laplace_threshold_report(key: Array, signal, threshold, epsilon: float) -> Array:
-  """The Laplace view of smooth randomized response: sign(s + Lap(1/ε) − t) (int32 in {−1, +1}).
+def laplace_threshold_report(key: Array, signal, threshold, epsilon) -> Array:
+  """The Laplace view of smooth randomized response: sign(s + Lap(1/ε) − t) (int32 in {−1, +1}; differentiating
+  raises a ``TypeError``).
 
   Uses the shared Laplace sampler of ``theory.common.privacy``; ε = ∞ adds no noise.
   """
-  eps = check_epsilon(epsilon)
-  s, t = jnp.broadcast_arrays(jnp.asarray(signal), jnp.asarray(threshold))
-  if not jnp.issubdtype(s.dtype, jnp.floating):
-    raise TypeError(f"signal: expected a floating array, got dtype {s.dtype}")
-  noise = laplace_noise(key, 0.0 if math.isinf(eps) else 1.0 / eps, s.shape, s.dtype)
+  s, t, eps = _report_inputs(signal, threshold, epsilon, "laplace_threshold_report")
+  if isinstance(eps, jax.Array):
+    scale = jnp.where(jnp.isinf(eps), 0.0, 1.0 / eps)
+  else:
+    scale = 0.0 if math.isinf(eps) else 1.0 / eps
+  noise = laplace_noise(key, scale, s.shape, s.dtype)
   return jnp.where(s + noise > t, 1, -1).astype(jnp.int32)
 
 
@@ -153,16 +188,18 @@ def _log_p_plus(m: Array, sigma, eps) -> Array:
   return jnp.where(private, jnp.logaddexp(log_a, log_b), log_phi)
 
 
-def log_report_probability(ell, theta, sigma: float, epsilon: float) -> tuple[Array, Array]:
+def log_report_probability(ell, theta, sigma, epsilon) -> tuple[Array, Array]:
   """``(log P(x = +1 | ℓ, θ), log P(x = −1 | ℓ, θ))``; ``ell``, ``theta`` broadcast ([...]).
 
-  Computed in the dtype of ``ell`` (pass float64 under ``jax.enable_x64(True)`` for large |ℓ|).
+  Computed in the dtype of ``ell`` (pass float64 under ``jax.enable_x64(True)`` for large |ℓ|). ``sigma``,
+  ``epsilon``: Python numbers or JAX scalars (smooth in ℓ, θ, σ, ε).
   """
-  sigma, eps = check_sigma(sigma), check_epsilon(epsilon)
-  ell = jnp.asarray(ell)
-  if not jnp.issubdtype(ell.dtype, jnp.floating):
-    ell = ell.astype(jnp.result_type(float))
-  m = jnp.asarray(theta, ell.dtype) + 0.5 * sigma * sigma * ell   # m = θ − t(ℓ)
+  fn = "log_report_probability"
+  sigma, eps = check_sigma(sigma, fn), check_epsilon(epsilon, fn)
+  ell = _float_array("ell", ell, fn)
+  theta = _real_array("theta", theta, fn)
+  ell, theta = _broadcast(fn, ell=ell, theta=theta)
+  m = theta.astype(ell.dtype) + 0.5 * sigma * sigma * ell   # m = θ − t(ℓ)
   return _log_p_plus(m, sigma, eps), _log_p_plus(-m, sigma, eps)
 
 
@@ -172,33 +209,41 @@ def _increment(ell: Array, x: Array, sigma, eps) -> Array:
   return x * (_log_p_plus(1.0 + y, sigma, eps) - _log_p_plus(-1.0 + y, sigma, eps))
 
 
-def llr_increments(ell, sigma: float, epsilon: float) -> tuple[Array, Array]:
-  """``(Δ₊(ℓ), Δ₋(ℓ))``: the public LLR's change after a report +1 / −1; ``ell: [...]``."""
-  sigma, eps = check_sigma(sigma), check_epsilon(epsilon)
-  ell = jnp.asarray(ell)
-  if not jnp.issubdtype(ell.dtype, jnp.floating):
-    ell = ell.astype(jnp.result_type(float))
+def llr_increments(ell, sigma, epsilon) -> tuple[Array, Array]:
+  """``(Δ₊(ℓ), Δ₋(ℓ))``: the public LLR's change after a report +1 / −1; ``ell: [...]`` (smooth in ℓ, σ, ε)."""
+  fn = "llr_increments"
+  sigma, eps = check_sigma(sigma, fn), check_epsilon(epsilon, fn)
+  ell = _float_array("ell", ell, fn)
   one = jnp.ones_like(ell)
   return _increment(ell, one, sigma, eps), _increment(ell, -one, sigma, eps)
 
 
-def private_llr_slope(epsilon: float, sigma: float) -> float:
-  """Predicted slope of ℓ_n against ln n under privacy: 2/(εσ²)."""
-  eps, sigma = check_epsilon(epsilon), check_sigma(sigma)
-  return 0.0 if math.isinf(eps) else 2.0 / (eps * sigma * sigma)
+def _private_only(value, eps, ops):
+  """``value(eps)`` for finite ε, 0 for ε = ∞ (a Python float or a JAX scalar)."""
+  if ops is privacy._HOST:
+    return 0.0 if math.isinf(eps) else value(eps)
+  inf = jnp.isinf(eps)
+  return jnp.where(inf, 0.0, value(jnp.where(inf, 1.0, eps)))
 
 
-def nonprivate_llr_constant(sigma: float) -> float:
+def private_llr_slope(epsilon, sigma) -> float:
+  """Predicted slope of ℓ_n against ln n under privacy: 2/(εσ²) (0 for ε = ∞)."""
+  fn = "private_llr_slope"
+  eps, sigma = check_epsilon(epsilon, fn), check_sigma(sigma, fn)
+  return _private_only(lambda e: 2.0 / (e * sigma * sigma), eps, privacy._ops(eps, sigma))
+
+
+def nonprivate_llr_constant(sigma) -> float:
   """Leading-order constant c of the non-private ℓ_n ≈ c·√(ln n): 2√2/σ (from dℓ/dn ≈ e^{−σ²ℓ²/8})."""
-  return 2.0 * math.sqrt(2.0) / check_sigma(sigma)
+  return 2.0 * math.sqrt(2.0) / check_sigma(sigma, "nonprivate_llr_constant")
 
 
-def first_report_tail_exponent(epsilon: float, sigma: float) -> float:
+def first_report_tail_exponent(epsilon, sigma) -> float:
   """h = 2/(εσ²(1 − e^{−2ε})): P(first correct report > k) ∝ k^{−h} under privacy (0 for ε = ∞)."""
-  eps, sigma = check_epsilon(epsilon), check_sigma(sigma)
-  if math.isinf(eps):
-    return 0.0
-  return 2.0 / (eps * sigma * sigma * -math.expm1(-2.0 * eps))
+  fn = "first_report_tail_exponent"
+  eps, sigma = check_epsilon(epsilon, fn), check_sigma(sigma, fn)
+  ops = privacy._ops(eps, sigma)
+  return _private_only(lambda e: 2.0 / (e * sigma * sigma * -ops.expm1(-2.0 * e)), eps, ops)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -223,7 +268,7 @@ def _first_report_law(sigma: Array, epsilon: Array, *, horizon: int):
     log_wrong = _log_p_plus(-(1.0 + 0.5 * sigma * sigma * ell), sigma, epsilon)  # P(x = −1 | θ = +1, ℓ)
     return ell + _increment(ell, -jnp.ones_like(ell), sigma, epsilon), (ell, log_wrong)
 
-  last, (ells, log_wrong) = jax.lax.scan(step, jnp.zeros((), jnp.float64), None, length=horizon)
+  last, (ells, log_wrong) = jax.lax.scan(step, jnp.zeros((), sigma.dtype), None, length=horizon)
   log_surv = jnp.concatenate([jnp.zeros((1,), jnp.float64), jnp.cumsum(log_wrong)])
   ells = jnp.concatenate([ells, last[None]])
   surv = jnp.exp(log_surv)
@@ -235,11 +280,13 @@ def first_report_survival(horizon: int, sigma: float, epsilon: float) -> FirstRe
 
   τ > k iff the first k reports are all wrong, and the public LLR along that event is deterministic, so
   P(τ > k) = ∏_{j<k} P(x = −1 | θ = +1, ℓ_j) with ℓ_{j+1} = ℓ_j + Δ₋(ℓ_j), ℓ_0 = 0 (``lax.scan``, float64).
+  ``sigma``, ``epsilon``: Python numbers or JAX scalars (the law is smooth in both).
   """
-  horizon = check_count("horizon", horizon)
-  sigma, eps = check_sigma(sigma), check_epsilon(epsilon)
+  fn = "first_report_survival"
+  horizon = check_count("horizon", horizon, fn=fn)
+  sigma, eps = check_sigma(sigma, fn), check_epsilon(epsilon, fn)
   with jax.enable_x64(True):
-    return _first_report_law(jnp.float64(sigma), jnp.float64(eps), horizon=horizon)
+    return _first_report_law(jnp.asarray(sigma, jnp.float64), jnp.asarray(eps, jnp.float64), horizon=horizon)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -298,12 +345,13 @@ def simulate(key: Array, n_agents: int, sigma: float = 1.0, epsilon: float = mat
   ``n_agents`` must be a multiple of ``record_every``; ℓ is recorded after every ``record_every`` agents.
   Float64 (scoped). Returns a :class:`ContinuousPaths` with scalar counters.
   """
-  n_agents, record_every = check_count("n_agents", n_agents), check_count("record_every", record_every)
+  fn = "simulate"
+  n_agents, record_every = check_count("n_agents", n_agents, fn=fn), check_count("record_every", record_every, fn=fn)
   if n_agents % record_every:
-    raise ValueError(f"n_agents: expected a multiple of record_every={record_every}, got {n_agents}")
-  keys = _check_key(key)[None]
+    raise ValueError(f"{fn}: n_agents: expected a multiple of record_every={record_every}, got {n_agents}")
+  keys = _check_key(key, fn)[None]
   with jax.enable_x64(True):
-    out = _simulate_batch(keys, *_traced(sigma, epsilon, theta), n_blocks=n_agents // record_every,
+    out = _simulate_batch(keys, *_traced(sigma, epsilon, theta, fn), n_blocks=n_agents // record_every,
                           record_every=record_every)
     return jax.tree.map(lambda a: a[0], out)
 
@@ -311,19 +359,28 @@ def simulate(key: Array, n_agents: int, sigma: float = 1.0, epsilon: float = mat
 def simulate_paths(key: Array, n_paths: int, n_agents: int, sigma: float = 1.0, epsilon: float = math.inf,
                    theta: int = 1, record_every: int = 1) -> ContinuousPaths:
   """``n_paths`` independent paths (``vmap`` over split keys); fields gain a leading ``[paths]`` dim."""
-  n_paths, n_agents = check_count("n_paths", n_paths), check_count("n_agents", n_agents)
-  record_every = check_count("record_every", record_every)
+  fn = "simulate_paths"
+  n_paths, n_agents = check_count("n_paths", n_paths, fn=fn), check_count("n_agents", n_agents, fn=fn)
+  record_every = check_count("record_every", record_every, fn=fn)
   if n_agents % record_every:
-    raise ValueError(f"n_agents: expected a multiple of record_every={record_every}, got {n_agents}")
-  keys = jax.random.split(_check_key(key), n_paths)
+    raise ValueError(f"{fn}: n_agents: expected a multiple of record_every={record_every}, got {n_agents}")
+  key = _check_key(key, fn)
   with jax.enable_x64(True):
-    return _simulate_batch(keys, *_traced(sigma, epsilon, theta), n_blocks=n_agents // record_every,
-                           record_every=record_every)
+    params = _traced(sigma, epsilon, theta, fn)
+  keys = jax.random.split(key, n_paths)
+  with jax.enable_x64(True):
+    return _simulate_batch(keys, *params, n_blocks=n_agents // record_every, record_every=record_every)
 
 
-def _traced(sigma, epsilon, theta) -> tuple[Array, Array, Array]:
-  """Validated parameters as float64 scalars (one compilation serves every σ, ε ≤ ∞ and θ)."""
-  return jnp.float64(check_sigma(sigma)), jnp.float64(check_epsilon(epsilon)), jnp.float64(check_theta(theta))
+def _traced(sigma, epsilon, theta, fn: str) -> tuple[Array, Array, Array]:
+  """Validated parameters as float64 scalars (one compilation serves every σ, ε ≤ ∞ and θ). The simulators
+  and the Bellman solver that use them have discrete decisions (reports, stopping, grid cells):
+  differentiating with respect to σ or ε raises a ``TypeError`` naming ``fn``."""
+  sigma, eps, theta = check_sigma(sigma, fn), check_epsilon(epsilon, fn), check_theta(theta, fn)
+  vals = jnp.asarray(sigma, jnp.float64), jnp.asarray(eps, jnp.float64)
+  if any(isinstance(v, jax.Array) for v in (sigma, eps)):
+    vals = no_grad(vals, f"theory.dp_sequential.{fn}")
+  return (*vals, jnp.float64(theta))
 
 
 def flip_prob(distance: Array, eps: Array) -> Array:
@@ -337,12 +394,13 @@ def _simulate_batch(keys: Array, sigma: Array, epsilon: Array, theta: Array, **k
   return jax.vmap(lambda k: _simulate(k, sigma, epsilon, theta, **kw))(keys)
 
 
-def _check_key(key) -> Array:
+def _check_key(key, fn: str | None = None) -> Array:
+  at = privacy._at(fn, "key")
   if not isinstance(key, jax.Array):
-    raise TypeError(f"key: expected a jax PRNG key array, got {type(key).__name__}")
+    raise TypeError(f"{at}: expected a jax PRNG key array, got {type(key).__name__}")
   if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
     if key.shape != ():
-      raise ValueError(f"key: expected a single key, got shape {key.shape}")
+      raise ValueError(f"{at}: expected a single key, got shape {key.shape}")
   elif key.shape != (2,) or key.dtype != jnp.uint32:
-    raise ValueError(f"key: expected a PRNG key (jax.random.key or PRNGKey), got shape {key.shape} {key.dtype}")
+    raise ValueError(f"{at}: expected a PRNG key (jax.random.key or PRNGKey), got shape {key.shape} {key.dtype}")
   return key

@@ -27,18 +27,24 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from theory.common import privacy
 from theory.dp_sequential.continuous import (_check_key, _increment, _log_p_plus, _traced, check_count, check_epsilon,
                                              check_sigma, flip_prob)
 
 Array = jax.Array
 
 
-def _check_threshold(threshold) -> float:
-  if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-    raise TypeError(f"threshold: expected a positive real number B, got {type(threshold).__name__} {threshold!r}")
-  if not 0 < float(threshold) < math.inf:
-    raise ValueError(f"threshold: expected a finite positive B, got {threshold!r}")
-  return float(threshold)
+def _check_threshold(threshold, fn: str):
+  """B > 0 finite: a Python float, or a 0-d JAX array (range-checked when concrete)."""
+  return privacy._check_positive("threshold", threshold, fn=fn)
+
+
+def _host_threshold(threshold, fn: str) -> float:
+  """B for the solvers whose output jumps with B (grid cells, stopping): a concrete number."""
+  if privacy.is_traced(threshold):
+    raise TypeError(f"{fn}: threshold: expected a concrete number, got a traced value: {fn} is not "
+                    "differentiable (its value jumps where ℓ + Δ± crosses ±B)")
+  return float(_check_threshold(threshold, fn))
 
 
 class BellmanSolution(NamedTuple):
@@ -92,14 +98,16 @@ def bellman_stopping_time(threshold: float, sigma: float = 1.0, epsilon: float =
   O(B/grid_size) (H jumps where ℓ + Δ± crosses ±B) and is estimated by a second solve at about half the
   resolution (``grid_error``).
   """
-  b = _check_threshold(threshold)
-  grid_size = check_count("grid_size", grid_size, 5)
+  fn = "bellman_stopping_time"
+  b = _host_threshold(threshold, fn)
+  grid_size = check_count("grid_size", grid_size, 5, fn=fn)
   if grid_size % 2 == 0:
-    raise ValueError(f"grid_size: expected an odd number of nodes (0 is then a node of both grids), got {grid_size}")
+    raise ValueError(f"{fn}: grid_size: expected an odd number of nodes (0 is then a node of both grids), "
+                     f"got {grid_size}")
   if grid_size > 6001:
-    raise ValueError(f"grid_size: expected at most 6001 nodes (a dense [G, G] solve), got {grid_size}")
+    raise ValueError(f"{fn}: grid_size: expected at most 6001 nodes (a dense [G, G] solve), got {grid_size}")
   with jax.enable_x64(True):
-    sigma_, eps_, theta_ = _traced(sigma, epsilon, theta)
+    sigma_, eps_, theta_ = _traced(sigma, epsilon, theta, fn)
     return _bellman(jnp.float64(b), sigma_, eps_, theta_, grid_size=grid_size)
 
 
@@ -145,28 +153,38 @@ def stopping_times(key: Array, threshold: float, n_paths: int, sigma: float = 1.
   Paths still inside (−B, B) after ``cap`` reports are censored: report ``stopped.mean()``, not a mean
   over the finished paths.
   """
-  b = _check_threshold(threshold)
-  n_paths, cap = check_count("n_paths", n_paths), check_count("cap", cap)
-  keys = jax.random.split(_check_key(key), n_paths)
+  fn = "stopping_times"
+  b = _host_threshold(threshold, fn)
+  n_paths, cap = check_count("n_paths", n_paths, fn=fn), check_count("cap", cap, fn=fn)
+  key = _check_key(key, fn)
   with jax.enable_x64(True):
-    sigma_, eps_, theta_ = _traced(sigma, epsilon, theta)
+    sigma_, eps_, theta_ = _traced(sigma, epsilon, theta, fn)
+  keys = jax.random.split(key, n_paths)
+  with jax.enable_x64(True):
     return _stopping(keys, jnp.float64(b), sigma_, eps_, theta_, cap=cap)
 
 
-def stopping_constant(epsilon: float, sigma: float = 1.0) -> float:
-  """K(ε, σ) = C − ½e^{−ε+ε²σ²/2}(1 − e^{−ε²σ²}), C = (εσ²/4)e^{−ε+ε²σ²/2}(e^{2ε} − 1) (finite ε)."""
-  eps, sigma = check_epsilon(epsilon), check_sigma(sigma)
-  if math.isinf(eps):
-    raise ValueError("epsilon: the asymptotic constant K needs a finite epsilon, got inf")
+def stopping_constant(epsilon, sigma=1.0):
+  """K(ε, σ) = C − ½e^{−ε+ε²σ²/2}(1 − e^{−ε²σ²}), C = (εσ²/4)e^{−ε+ε²σ²/2}(e^{2ε} − 1) (finite ε; Python
+  numbers or JAX scalars, smooth in both)."""
+  fn = "stopping_constant"
+  eps, sigma = check_epsilon(epsilon, fn), check_sigma(sigma, fn)
+  if not privacy.is_traced(eps) and math.isinf(float(eps)):
+    raise ValueError(f"{fn}: epsilon: the asymptotic constant K needs a finite epsilon, got inf")
+  ops = privacy._ops(eps, sigma)
   v = eps * eps * sigma * sigma
-  base = math.exp(-eps + 0.5 * v)
-  return eps * sigma * sigma / 4.0 * base * math.expm1(2.0 * eps) + 0.5 * base * math.expm1(-v)
+  base = ops.exp(-eps + 0.5 * v)
+  return eps * sigma * sigma / 4.0 * base * ops.expm1(2.0 * eps) + 0.5 * base * ops.expm1(-v)
 
 
-def asymptotic_stopping_time(threshold: float, epsilon: float, sigma: float = 1.0) -> float:
+def asymptotic_stopping_time(threshold, epsilon, sigma=1.0):
   """Large-B approximation E[τ_B] ≈ e^{εσ²B/2}/K(ε, σ)."""
-  b = _check_threshold(threshold)
-  return math.exp(0.5 * check_epsilon(epsilon) * check_sigma(sigma) ** 2 * b) / stopping_constant(epsilon, sigma)
+  fn = "asymptotic_stopping_time"
+  b = _check_threshold(threshold, fn)
+  eps, sig = check_epsilon(epsilon, fn), check_sigma(sigma, fn)
+  if not privacy.is_traced(eps) and math.isinf(float(eps)):
+    raise ValueError(f"{fn}: epsilon: the asymptotic stopping time needs a finite epsilon, got inf")
+  return privacy._ops(b, eps, sig).exp(0.5 * eps * sig ** 2 * b) / stopping_constant(eps, sig)
 
 
 __all__ = ["BellmanSolution", "StoppingSample", "asymptotic_stopping_time", "bellman_stopping_time",

@@ -74,7 +74,10 @@ def gla(q: Array, k: Array, v: Array, log_g: Array, *, scale: float | None = Non
     q, k: [B, T, H, K] queries and keys (bfloat16 / float16 / float32 / float64, same dtype as v).
     v: [B, T, H, V] values.
     log_g: [B, T, H, K] per-key log forget gate, ``log α ≤ 0`` (e.g. ``logsigmoid(x) / 16``); any float
-      dtype, used in float32 (float64 with float64 inputs). Values are not checked (traced).
+      dtype, used in float32 (float64 with float64 inputs). ``-inf`` (a gate of exactly 0: that key
+      channel of the state is reset) and ``0`` (a gate of 1) are valid and give the recurrence's finite
+      result; the chunk forms floor log_g at -105 (float64: -750), where ``exp`` is exactly 0
+      (``kernels/gla/nonfinite.py``: why, and its precision cost after a zero gate).
     scale: multiplies q; None means ``K ** -0.5``.
     initial_state: [B, H, K, V] state before the first token, or None (zeros).
     output_final_state: also return the state after the last token.
@@ -86,6 +89,14 @@ def gla(q: Array, k: Array, v: Array, log_g: Array, *, scale: float | None = Non
     None unless ``output_final_state``).
   Raises:
     TypeError / ValueError naming the argument for bad types, dtypes, shapes or options.
+
+  Non-finite values (not checked: this is a traced op) behave as in the recurrence, for every impl:
+  a NaN / ±inf at position t reaches outputs at positions ≥ t only (causal in values; the outputs
+  before t are bit-for-bit those of any finite value at t), and the outputs and final state are
+  non-finite exactly where the recurrence's are (NaN where a NaN input reaches; q -> its own row; k or
+  a NaN / +inf log_g -> the whole head from t; v -> its value column from t; initial_state -> its value
+  column). ``nonfinite.py`` gives the exact pattern; callers wanting an error use
+  ``kernels.common.checks.check_finite`` on their inputs.
   """
   qs, qdt = _shape_dtype("q", q)
   ks, kdt = _shape_dtype("k", k)
@@ -137,6 +148,9 @@ def gla(q: Array, k: Array, v: Array, log_g: Array, *, scale: float | None = Non
 def gla_decode_step(q: Array, k: Array, v: Array, log_g: Array, state: Array | None = None, *,
                     scale: float | None = None) -> tuple[Array, Array]:
   """One recurrent step for decoding: ``S = Diag(exp(log_g)) S + kᵀ v``, ``o = scale · q S``.
+
+  The recurrence's own step: ``log_g = -inf`` resets a key channel exactly, non-finite values propagate
+  as IEEE arithmetic gives them (to this step's outputs and every later state).
 
   Args:
     q, k, log_g: [B, H, K] (the current token); v: [B, H, V];

@@ -52,6 +52,7 @@ from jax import lax
 from jax.experimental import pallas as pl
 
 from kernels.gla import config as cfg_lib
+from kernels.gla import nonfinite
 
 Array = jax.Array
 _F32 = jnp.float32
@@ -574,20 +575,23 @@ def gla_pallas(q: Array, k: Array, v: Array, log_g: Array, scale: float, initial
   nt = -(-t // C)
   tp = nt * C
 
-  def prep(x, d, dtype=None):  # [B, T, H, D] -> [BH, Tp, Dp]
+  def prep(x, d, dtype, clean=nonfinite.clean):  # [B, T, H, D] -> [BH, Tp, Dp], fused into the copy
     x = jnp.transpose(x, (0, 2, 1, 3)).reshape(b * hh, t, x.shape[-1])
-    x = x if dtype is None else x.astype(dtype)
+    x = clean(x.astype(dtype))
     return jnp.pad(x, ((0, 0), (0, tp - t), (0, d - x.shape[-1])))
 
+  # Zero gates and non-finite values (kernels/gla/nonfinite.py): the kernels see finite inputs and
+  # log_g >= the float32 floor; the outputs are poisoned below.
   in_dt = jnp.promote_types(q.dtype, jnp.promote_types(k.dtype, v.dtype))
   qd, kd_, vd_ = prep(q, kp, in_dt), prep(k, kp, in_dt), prep(v, vp, in_dt)
-  g = prep(log_g, kp, _F32)
+  g = prep(log_g, kp, _F32, nonfinite.clean_gate)
   G = jnp.cumsum(g.reshape(b * hh, nt, C, kp), axis=2).reshape(b * hh, tp, kp)
   if initial_state is None:
     h0 = jnp.zeros((b * hh, kp, vp), _F32)
   else:
-    h0 = jnp.pad(initial_state.astype(_F32).reshape(b * hh, kd, vd), ((0, 0), (0, kp - kd), (0, vp - vd)))
+    h0 = jnp.pad(nonfinite.clean(initial_state.astype(_F32)).reshape(b * hh, kd, vd),
+                 ((0, 0), (0, kp - kd), (0, vp - vd)))
   static = (C, c, float(scale), bool(interpret), backend, kc)
   o, ht = _core(qd, kd_, vd_, G, h0, static)
   o = jnp.transpose(o[:, :t, :vd].reshape(b, hh, t, vd), (0, 2, 1, 3)).astype(v.dtype)
-  return o, ht[:, :kd, :vd].reshape(b, hh, kd, vd)
+  return nonfinite.poison(o, ht[:, :kd, :vd].reshape(b, hh, kd, vd), q, k, v, log_g, initial_state)

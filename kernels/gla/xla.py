@@ -35,6 +35,11 @@ add a full-size input cotangent at every step, so a ``jax.custom_vjp`` runs the 
 differentiates (XLA autodiff) the same computation written as a ``lax.scan`` over blocks
 (:func:`_scan_form`), which recomputes the forward. Outputs and gradients are the same function as the
 recurrence; only rounding differs.
+
+Edges (:mod:`kernels.gla.nonfinite`): ``log_g`` is floored at -105 (float64: -750) so that gates of exactly
+0 keep ``G`` finite; the diagonal tiles are selected to 0 above the diagonal after their product and a
+block holding a non-finite value computes its intra-chunk ``A V`` causally (:func:`_intra_av_causal`), so
+a NaN / inf at row t reaches rows >= t only.
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from kernels.gla import nonfinite
 from kernels.gla.reference import acc_dtype
 
 Array = jax.Array
@@ -109,7 +115,8 @@ def _diag_tiles(qs: Array, ks: Array, gs: Array) -> Array:
   keep = jnp.arange(c)[None, :] >= jnp.arange(c)[:, None]         # [s, r]: r >= s
   d = gs[..., None, :, :] - gs[..., :, None, :]                  # [X, ns, s, r, K] = G_r − G_s
   e = jnp.exp(jnp.where(keep[:, :, None], d, -jnp.inf))          # mask before exp (no inf·0)
-  return jnp.einsum("xisrk,xisk->xirs", qs[..., None, :, :] * e, ks, precision=_HI)
+  a = jnp.einsum("xisrk,xisk->xirs", qs[..., None, :, :] * e, ks, precision=_HI)
+  return jnp.where(keep.T, a, jnp.zeros((), a.dtype))            # and after: 0·NaN of a later key row
 
 
 def intra_scores(q: Array, k: Array, G: Array, sub_chunk: int) -> Array:
@@ -172,6 +179,19 @@ def _plan(b: int, t: int, h: int, chunk_size: int, sub_chunk: int, naive_intra: 
   return C, c, m, nb
 
 
+def _intra_av(a: Array, v: Array) -> Array:
+  """Intra-chunk ``A V``: a: [N, C, C], v: [N, C, V]."""
+  return jnp.einsum("nrs,nsv->nrv", a, v, precision=_HI)
+
+
+def _intra_av_causal(a: Array, v: Array) -> Array:
+  """``A V`` for a block with a non-finite value: ``A_rs = 0`` for s > r would still give ``0 · NaN = NaN``
+  at row r, so the product runs on finite values and the chunk-local running sum of NaN marks (exactly 0
+  before the first non-finite value of a column) makes column j NaN on rows r >= s only, as in the
+  recurrence (kernels/gla/nonfinite.py). Taken through ``lax.cond`` only by blocks that need it."""
+  return _intra_av(a, nonfinite.clean(v)) + chunk_cumsum(nonfinite.nan_mark(v))
+
+
 def _block(q: Array, k: Array, v: Array, g: Array, s: Array, scale: float, C: int, c: int,
            naive_intra: bool) -> tuple[Array, Array]:
   """One block of m = R / C consecutive chunks, all B·H heads at once.
@@ -184,6 +204,7 @@ def _block(q: Array, k: Array, v: Array, g: Array, s: Array, scale: float, C: in
   b, r, h, kd = q.shape
   vd = v.shape[-1]
   m = r // C
+  g = nonfinite.floor_gate(g)                                    # log_g = -inf (gate 0) -> the floor
   heads_major = lambda y: jnp.transpose(y, (0, 2, 1, 3)).reshape(b * h, m, C, y.shape[-1])
   qc, kc, vc, gc = (heads_major(y) for y in (q, k, v, g))      # [BH, m, C, D]
   G = chunk_cumsum(gc)
@@ -192,7 +213,7 @@ def _block(q: Array, k: Array, v: Array, g: Array, s: Array, scale: float, C: in
   qc, kc, vc, G, hs = (flat(y) for y in (qc, kc, vc, G, hs))
   a = intra_scores_naive(qc, kc, G) if naive_intra else intra_scores(qc, kc, G, c)
   o = (jnp.einsum("nck,nkv->ncv", qc * jnp.exp(G), hs, precision=_HI)   # inter-chunk
-       + jnp.einsum("nrs,nsv->nrv", a, vc, precision=_HI))               # intra-chunk
+       + lax.cond(jnp.all(jnp.isfinite(vc)), _intra_av, _intra_av_causal, a, vc))   # intra-chunk
   return s, jnp.transpose((scale * o).reshape(b, h, r, vd), (0, 2, 1, 3))
 
 

@@ -28,13 +28,27 @@ PAPER_PARAMS_M = {"340M": 341.7, "1.3B": 1365.5}
 
 def make_model(name: str, **overrides: Any) -> GLATransformer:
   """The named configuration as a :class:`GLATransformer`; ``overrides`` replace fields (e.g. ``mixer``)."""
-  if name not in CONFIGS:
-    raise ValueError(f"name: expected one of {sorted(CONFIGS)}, got {name!r}")
-  return GLATransformer(**{**CONFIGS[name], **overrides})
+  if not isinstance(name, str) or name not in CONFIGS:
+    raise ValueError(f"make_model: name: expected one of {sorted(CONFIGS)}, got {name!r}")
+  fields = set(GLATransformer.__dataclass_fields__) - {"parent", "name"}
+  unknown = sorted(set(overrides) - fields)
+  if unknown:
+    raise TypeError(f"make_model: overrides: expected GLATransformer fields, got unknown {unknown}")
+  model = GLATransformer(**{**CONFIGS[name], **overrides})
+  model.check()
+  return model
 
 
 def count_params(model: GLATransformer, seq_len: int = 16) -> int:
-  """Number of parameters of ``model``, from ``jax.eval_shape`` of its init (no allocation)."""
+  """Number of parameters of ``model``, from ``jax.eval_shape`` of its init (no allocation).
+
+  Raises TypeError unless ``model`` is a :class:`GLATransformer` (or subclass), ValueError unless
+  ``seq_len`` is a positive int."""
+  if not isinstance(model, GLATransformer):
+    raise TypeError(f"count_params: model: expected a GLATransformer, got {type(model).__name__}")
+  if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
+    raise ValueError(f"count_params: seq_len: expected a positive int, got {seq_len!r}")
+  model.check()
   tokens = jax.ShapeDtypeStruct((1, seq_len), jnp.int32)
   shapes = jax.eval_shape(lambda t: model.init(jax.random.PRNGKey(0), t), tokens)
   return int(sum(int(jnp.prod(jnp.array(x.shape))) if x.shape else 1

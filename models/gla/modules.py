@@ -22,7 +22,14 @@ ICML 2024. arXiv:2312.06635.
   :class:`KVCache` of fixed capacity, so the same ``decode_step`` serves both (O(1) vs O(t) per token).
 
 Dtype contract: ``dtype`` is the compute dtype (None: promote from the inputs / float32 for the LM),
-``param_dtype`` float32; norms, gates, softmax, logits and recurrent states in float32.
+``param_dtype`` float32; norms, gates, softmax, logits and recurrent states in float32 — float64 when the
+compute dtype is float64 (under ``jax.enable_x64``; what the gradient checks use).
+Non-finite values and token ids: every module is causal in values too — a NaN or inf at position t
+reaches outputs at positions ≥ t only (``kernels/gla/nonfinite.py`` for the GLA op, a masked ``p·v``
+in the softmax mixer), and the positions before t are bit-for-bit what a finite value gives. Token
+ids outside ``[0, vocab_size)`` raise ``ValueError`` naming ``tokens`` when concrete; under ``jit`` they
+are a ``checkify`` check and, unchecked, embed as NaN (the logits of that sequence are NaN from that
+position on — they condition on it — and exact before it).
 Initialisation: weights ``normal(0.02)``, biases zero, norm scales one (the reference library).
 RNG streams: ``params`` only (no dropout).
 Intermediates (``mutable=["intermediates"]``): each GLA layer sows ``log_g: [B, T, H, K]``.
@@ -36,6 +43,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from kernels.common import checks
 from kernels.gla import IMPLS
 from kernels.gla import gla as gla_op
 from kernels.gla import gla_decode_step
@@ -52,22 +60,49 @@ _init = nn.initializers.normal(stddev=0.02)
 
 def swiglu_width(d_model: int, hidden_ratio: int = 4, multiple_of: int = 256) -> int:
   """The reference library's SwiGLU width: ``multiple_of · ceil(int(d · ratio · 2/3) / multiple_of)``."""
+  _check_pos_int(d_model, "d_model", "swiglu_width")
+  _check_pos_int(hidden_ratio, "hidden_ratio", "swiglu_width")
+  _check_pos_int(multiple_of, "multiple_of", "swiglu_width")
   h = int(d_model * hidden_ratio * 2 / 3)
   return multiple_of * ((h + multiple_of - 1) // multiple_of)
 
 
-def _check_float(x: Array, name: str, ndim: int) -> None:
+def _acc(dtype: Dtype) -> jnp.dtype:
+  """Dtype of norms, gates, softmax and logits: float32, or float64 for float64 compute."""
+  return jnp.promote_types(dtype, jnp.float32)
+
+
+def _check_float(x: Array, name: str, ndim: int | None, where: str) -> None:
   if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-    raise TypeError(f"{name}: expected an array, got {type(x).__name__}")
-  if x.ndim != ndim:
-    raise ValueError(f"{name}: expected a {ndim}-D array, got shape {tuple(x.shape)}")
+    raise TypeError(f"{where}: {name}: expected an array, got {type(x).__name__}")
+  if ndim is not None and x.ndim != ndim:
+    raise ValueError(f"{where}: {name}: expected a {ndim}-D array, got shape {tuple(x.shape)}")
+  if ndim is None and x.ndim < 1:
+    raise ValueError(f"{where}: {name}: expected an array with a feature axis, got shape {tuple(x.shape)}")
   if not jnp.issubdtype(x.dtype, jnp.floating):
-    raise TypeError(f"{name}: expected a floating dtype, got {x.dtype}")
+    raise TypeError(f"{where}: {name}: expected a floating dtype, got {x.dtype}")
 
 
-def _check_impl(impl: str) -> None:
+def _check_impl(impl: str, where: str) -> None:
   if impl not in IMPLS:
-    raise ValueError(f"impl: expected one of {IMPLS}, got {impl!r}")
+    raise ValueError(f"{where}: impl: expected one of {IMPLS}, got {impl!r}")
+
+
+def _is_int(v: Any) -> bool:
+  return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_pos_int(v: Any, name: str, where: str) -> None:
+  if not _is_int(v) or v < 1:
+    raise ValueError(f"{where}: {name}: expected a positive int, got {v!r}")
+
+
+def _check_pos_float(v: Any, name: str, where: str, zero_ok: bool = False) -> None:
+  ok = (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        and (v >= 0 if zero_ok else v > 0))
+  if not ok:
+    raise ValueError(f"{where}: {name}: expected a {'non-negative' if zero_ok else 'positive'} finite number, "
+                     f"got {v!r}")
 
 
 class RMSNorm(nn.Module):
@@ -83,11 +118,14 @@ class RMSNorm(nn.Module):
 
   @nn.compact
   def __call__(self, x: Array) -> Array:
-    """x: [..., D] -> [..., D]."""
+    """x: [..., D] -> [..., D] (float32 arithmetic, float64 for float64 inputs)."""
+    _check_float(x, "x", None, "RMSNorm")
+    _check_pos_float(self.eps, "eps", "RMSNorm", zero_ok=True)
     scale = self.param("scale", nn.initializers.ones, (x.shape[-1],), self.param_dtype)
-    x32 = x.astype(jnp.float32)
-    y = x32 * jax.lax.rsqrt(jnp.mean(jnp.square(x32), axis=-1, keepdims=True) + self.eps)
-    return (y * scale.astype(jnp.float32)).astype(self.dtype or x.dtype)
+    acc = _acc(x.dtype)
+    xa = x.astype(acc)
+    y = xa * jax.lax.rsqrt(jnp.mean(jnp.square(xa), axis=-1, keepdims=True) + self.eps)
+    return (y * scale.astype(acc)).astype(self.dtype or x.dtype)
 
 
 def _dense(features: int, name: str, dtype: Dtype | None, param_dtype: Dtype, bias: bool = False) -> nn.Dense:
@@ -130,12 +168,14 @@ class GatedLinearAttention(nn.Module):
 
   def dims(self, d_model: int) -> tuple[int, int, int, int]:
     """``(d_k, d_v, head_k, head_v)`` for input width ``d_model``; raises ValueError if they do not split."""
-    if not isinstance(self.num_heads, int) or self.num_heads < 1:
-      raise ValueError(f"num_heads: expected a positive int, got {self.num_heads!r}")
+    w = "GatedLinearAttention"
+    _check_pos_int(self.num_heads, "num_heads", w)
+    for name in ("expand_k", "expand_v"):
+      _check_pos_float(getattr(self, name), name, w)
     dk, dv = int(d_model * self.expand_k), int(d_model * self.expand_v)
     for name, dim in (("expand_k", dk), ("expand_v", dv)):
       if dim < 1 or dim % self.num_heads:
-        raise ValueError(f"{name}: int(d_model · {name}) = {dim} must be a positive multiple of "
+        raise ValueError(f"{w}: {name}: int(d_model · {name}) = {dim} must be a positive multiple of "
                          f"num_heads={self.num_heads} (d_model={d_model})")
     return dk, dv, dk // self.num_heads, dv // self.num_heads
 
@@ -157,26 +197,31 @@ class GatedLinearAttention(nn.Module):
       y: [B, T, D] (and, if ``return_state``, the final state [B, H, K, V] float32). With T = 1 and an
       ``initial_state`` this is one recurrent decoding step (the kernel's single-step update).
     """
-    _check_float(x, "x", 3)
-    _check_impl(self.impl)
-    if self.gate_logit_normalizer <= 0:
-      raise ValueError(f"gate_logit_normalizer: expected a positive float, got {self.gate_logit_normalizer!r}")
+    w = "GatedLinearAttention"
+    _check_float(x, "x", 3, w)
+    _check_impl(self.impl, w)
+    _check_pos_float(self.gate_logit_normalizer, "gate_logit_normalizer", w)
+    _check_pos_int(self.gate_low_rank_dim, "gate_low_rank_dim", w)
+    if self.clamp_min is not None and not (isinstance(self.clamp_min, (int, float))
+                                           and not isinstance(self.clamp_min, bool) and self.clamp_min <= 0):
+      raise ValueError(f"{w}: clamp_min: expected None or a number <= 0 (a bound on log α), got {self.clamp_min!r}")
     b, t, d = x.shape
     dk, dv, hk, hv = self.dims(d)
     h = self.num_heads
     if initial_state is not None:
-      _check_float(initial_state, "initial_state", 4)
+      _check_float(initial_state, "initial_state", 4, w)
       if tuple(initial_state.shape) != (b, h, hk, hv):
-        raise ValueError(f"initial_state: expected shape {(b, h, hk, hv)} = [B, H, K, V], "
+        raise ValueError(f"{w}: initial_state: expected shape {(b, h, hk, hv)} = [B, H, K, V], "
                          f"got {tuple(initial_state.shape)}")
     dt = self.dtype or x.dtype
+    acc = _acc(dt)
     x = x.astype(dt)
     q = _dense(dk, "q_proj", dt, self.param_dtype)(x).reshape(b, t, h, hk)
     k = _dense(dk, "k_proj", dt, self.param_dtype)(x).reshape(b, t, h, hk)
     v = _dense(dv, "v_proj", dt, self.param_dtype)(x).reshape(b, t, h, hv)
     gk = _dense(self.gate_low_rank_dim, "gk_proj_0", dt, self.param_dtype)(x)
     gk = _dense(dk, "gk_proj_1", dt, self.param_dtype, bias=True)(gk)
-    log_g = jax.nn.log_sigmoid(gk.astype(jnp.float32)) / self.gate_logit_normalizer
+    log_g = jax.nn.log_sigmoid(gk.astype(acc)) / self.gate_logit_normalizer
     if self.clamp_min is not None:
       log_g = jnp.maximum(log_g, self.clamp_min)
     log_g = log_g.reshape(b, t, h, hk)
@@ -188,21 +233,32 @@ class GatedLinearAttention(nn.Module):
     else:
       o, state = gla_op(q, k, v, log_g, initial_state=initial_state, output_final_state=return_state,
                              chunk_size=self.chunk_size, impl=self.impl)
-    o = RMSNorm(self.norm_eps, dtype=jnp.float32, param_dtype=self.param_dtype, name="g_norm")(o)
+    o = RMSNorm(self.norm_eps, dtype=acc, param_dtype=self.param_dtype, name="g_norm")(o)
     if self.use_output_gate:
       r = _dense(dv, "g_proj", dt, self.param_dtype)(x).reshape(b, t, h, hv)
-      o = o * jax.nn.swish(r.astype(jnp.float32))
+      o = o * jax.nn.swish(r.astype(acc))
     y = _dense(d, "o_proj", dt, self.param_dtype)(o.reshape(b, t, dv).astype(dt))
     return (y, state) if return_state else y
 
 
 def rope(x: Array, positions: Array, theta: float = 10000.0) -> Array:
-  """Rotary position embedding (rotate-half form). x: [B, T, H, D] (D even); positions: [T]."""
+  """Rotary position embedding (rotate-half form). x: [B, T, H, D] (D even); positions: [T].
+
+  float32 arithmetic (float64 for float64 x); returns x's dtype. Raises ValueError / TypeError naming
+  the argument for a bad rank, odd D, positions not of shape [T], or theta not positive."""
+  _check_float(x, "x", 4, "rope")
+  if x.shape[-1] % 2:
+    raise ValueError(f"rope: x: expected an even last dim D (rotate-half pairs), got shape {tuple(x.shape)}")
+  if not hasattr(positions, "shape") or tuple(positions.shape) != (x.shape[1],):
+    raise ValueError(f"rope: positions: expected shape [T] = ({x.shape[1]},), got "
+                     f"{getattr(positions, 'shape', type(positions).__name__)}")
+  _check_pos_float(theta, "theta", "rope")
   dh = x.shape[-1]
-  inv = 1.0 / (theta ** (jnp.arange(0, dh, 2, dtype=jnp.float32) / dh))      # [D/2]
-  ang = positions.astype(jnp.float32)[:, None] * inv[None, :]                # [T, D/2]
+  acc = _acc(x.dtype)
+  inv = 1.0 / (theta ** (jnp.arange(0, dh, 2, dtype=acc) / dh))             # [D/2]
+  ang = positions.astype(acc)[:, None] * inv[None, :]                        # [T, D/2]
   cos, sin = jnp.cos(ang)[None, :, None, :], jnp.sin(ang)[None, :, None, :]
-  x32 = x.astype(jnp.float32)
+  x32 = x.astype(acc)
   x1, x2 = x32[..., : dh // 2], x32[..., dh // 2:]
   return jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1).astype(x.dtype)
 
@@ -254,23 +310,31 @@ class CausalSelfAttention(nn.Module):
     everything cached. If the cache has no room (``length + T > S``) the outputs are NaN (the overflow
     is detected under jit, where no exception can be raised). ``return_state`` also returns the updated
     cache; without ``initial_state`` that cache has capacity T (full).
+
+    Causal in values: a NaN / inf at position s (through its key, query or value) reaches positions
+    ≥ s only; ``p · v`` runs on finite values and a running NaN mark per value channel replaces the
+    ``0 · NaN`` of the masked (future) positions.
     """
-    _check_float(x, "x", 3)
+    w = "CausalSelfAttention"
+    _check_float(x, "x", 3, w)
     b, t, d = x.shape
     h = self.num_heads
-    if not isinstance(h, int) or h < 1 or d % h or (d // h) % 2:
-      raise ValueError(f"num_heads: expected a positive int dividing d_model={d} into even head dims, got {h!r}")
+    if not _is_int(h) or h < 1 or d % h or (d // h) % 2:
+      raise ValueError(f"{w}: num_heads: expected a positive int dividing d_model={d} into even head dims, "
+                       f"got {h!r}")
+    _check_pos_float(self.rope_theta, "rope_theta", w)
     dh = d // h
     dt = self.dtype or x.dtype
     if initial_state is not None:
       if not isinstance(initial_state, KVCache):
-        raise TypeError(f"initial_state: expected a KVCache for the softmax mixer, got {type(initial_state).__name__}")
+        raise TypeError(f"{w}: initial_state: expected a KVCache for the softmax mixer, got "
+                        f"{type(initial_state).__name__}")
       if initial_state.k.shape[0] != b or initial_state.k.shape[2:] != (h, dh):
-        raise ValueError(f"initial_state: expected a KVCache of shape [B={b}, S, H={h}, Dh={dh}], got "
+        raise ValueError(f"{w}: initial_state: expected a KVCache of shape [B={b}, S, H={h}, Dh={dh}], got "
                          f"{tuple(initial_state.k.shape)}")
       if initial_state.k.shape[1] < t:
-        raise ValueError(f"initial_state: expected a KVCache with room for the {t} new positions, got capacity "
-                         f"{initial_state.k.shape[1]}")
+        raise ValueError(f"{w}: initial_state: expected a KVCache with room for the {t} new positions, got "
+                         f"capacity {initial_state.k.shape[1]}")
     x = x.astype(dt)
     start = jnp.zeros((), jnp.int32) if initial_state is None else initial_state.length
     pos = start + jnp.arange(t)
@@ -285,10 +349,16 @@ class CausalSelfAttention(nn.Module):
       keys = jax.lax.dynamic_update_slice(initial_state.k, k.astype(cdt), at).astype(dt)
       vals = jax.lax.dynamic_update_slice(initial_state.v, v.astype(cdt), at).astype(dt)
       kpos = jnp.arange(keys.shape[1])
-    s = jnp.einsum("bthd,bshd->bhts", q, keys, preferred_element_type=jnp.float32) / math.sqrt(dh)
-    s = jnp.where(kpos[None, :] <= pos[:, None], s, -jnp.inf)
+    causal = kpos[None, :] <= pos[:, None]                                # [T, S]
+    s = jnp.einsum("bthd,bshd->bhts", q, keys, preferred_element_type=_acc(dt)) / math.sqrt(dh)
+    s = jnp.where(causal, s, -jnp.inf)
     p = jax.nn.softmax(s, axis=-1)
-    o = jnp.einsum("bhts,bshd->bthd", p.astype(dt), vals).reshape(b, t, d)
+    fin = jnp.isfinite(vals)                                              # [B, S, H, Dh]
+    o = jnp.einsum("bhts,bshd->bthd", p.astype(dt), jnp.where(fin, vals, jnp.zeros((), vals.dtype)))
+    # NaN at (t, j) iff some visible position s <= t has a non-finite value in channel j (cheap: first index)
+    first_bad = jnp.min(jnp.where(fin, keys.shape[1], kpos[None, :, None, None]), axis=1)   # [B, H, Dh]
+    o = jnp.where(pos[None, :, None, None] >= first_bad[:, None], jnp.asarray(jnp.nan, o.dtype), o)
+    o = o.reshape(b, t, d)
     if initial_state is not None:
       o = jnp.where(start + t <= keys.shape[1], o, jnp.nan)              # cache overflow -> NaN
     o = _dense(d, "o_proj", dt, self.param_dtype)(o)
@@ -312,6 +382,9 @@ class SwiGLU(nn.Module):
   @nn.compact
   def __call__(self, x: Array) -> Array:
     """x: [..., D] -> [..., D]."""
+    _check_float(x, "x", None, "SwiGLU")
+    if self.hidden is not None:
+      _check_pos_int(self.hidden, "hidden", "SwiGLU")
     d = x.shape[-1]
     hdim = self.hidden or swiglu_width(d)
     dt = self.dtype or x.dtype
@@ -348,12 +421,15 @@ class Block(nn.Module):
     if self.mixer == "softmax":
       return CausalSelfAttention(num_heads=self.num_heads, rope_theta=self.rope_theta, dtype=self.dtype,
                                  param_dtype=self.param_dtype, name="attn")
-    raise ValueError(f"mixer: expected one of {MIXERS}, got {self.mixer!r}")
+    raise ValueError(f"Block: mixer: expected one of {MIXERS}, got {self.mixer!r}")
 
   @nn.compact
   def __call__(self, x: Array, *, state: Array | None = None, return_state: bool = False):
     """x: [B, T, D] -> [B, T, D] (and the mixer's final state if ``return_state``: [B, H, K, V] for GLA,
     a :class:`KVCache` for softmax)."""
+    _check_float(x, "x", 3, "Block")
+    if self.mlp_hidden is not None:
+      _check_pos_int(self.mlp_hidden, "mlp_hidden", "Block")
     mixer = self.make_mixer()
     hn = RMSNorm(self.norm_eps, dtype=self.dtype, param_dtype=self.param_dtype, name="attn_norm")(x)
     if return_state:
@@ -413,15 +489,22 @@ class GLATransformer(nn.Module):
 
   def check(self) -> None:
     """Validates the hyperparameters; raises ValueError naming the field."""
+    w = type(self).__name__
     for f in ("vocab_size", "d_model", "num_layers", "num_heads"):
-      v = getattr(self, f)
-      if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-        raise ValueError(f"{f}: expected a positive int, got {v!r}")
+      _check_pos_int(getattr(self, f), f, w)
     if self.mixer not in MIXERS:
-      raise ValueError(f"mixer: expected one of {MIXERS}, got {self.mixer!r}")
-    _check_impl(self.impl)
+      raise ValueError(f"{w}: mixer: expected one of {MIXERS}, got {self.mixer!r}")
+    _check_impl(self.impl, w)
+    if self.mlp_hidden is not None:
+      _check_pos_int(self.mlp_hidden, "mlp_hidden", w)
+    _check_pos_float(self.norm_eps, "norm_eps", w, zero_ok=True)
     if self.mixer == "gla":
       self._gla_layer().dims(self.d_model)
+    else:
+      _check_pos_float(self.rope_theta, "rope_theta", w)
+      if self.d_model % self.num_heads or (self.d_model // self.num_heads) % 2:
+        raise ValueError(f"{w}: num_heads: expected a divisor of d_model={self.d_model} into even head dims, "
+                         f"got {self.num_heads}")
 
   def initial_states(self, batch_size: int, max_len: int | None = None) -> tuple[Any, ...]:
     """Per-layer decoding states before position 0: zero ``[B, H, K, V]`` float32 states for GLA
@@ -429,7 +512,8 @@ class GLATransformer(nn.Module):
     self.check()
     if self.mixer == "softmax":
       if max_len is None:
-        raise ValueError("max_len: the softmax mixer's KV cache needs a capacity (positive int), got None")
+        raise ValueError(f"{type(self).__name__}.initial_states: max_len: the softmax mixer's KV cache needs a "
+                         "capacity (positive int), got None")
       dh = self.d_model // self.num_heads
       return tuple(KVCache.empty(batch_size, max_len, self.num_heads, dh, self.dtype or jnp.float32)
                    for _ in range(self.num_layers))
@@ -441,24 +525,33 @@ class GLATransformer(nn.Module):
     """Next-token logits.
 
     Args:
-      tokens: [B, T] integer ids in ``[0, vocab_size)``.
+      tokens: [B, T] integer ids in ``[0, vocab_size)``. Concrete ids outside it raise ``ValueError``
+        naming ``tokens`` and the first bad index; traced ids (under ``jit``) are checked by
+        ``checkify`` (``checkify.checkify(jax.jit(f))`` reports them) and otherwise embed as NaN: the
+        logits of that sequence are NaN from that position on and exact before it (never another row).
       states: per-layer states before position 0 (``initial_states``: GLA states or softmax KV caches),
         or None.
       return_states: also return the per-layer states after the last position.
     Returns:
-      logits: [B, T, vocab_size] float32 (and a tuple of L states if ``return_states``).
+      logits: [B, T, vocab_size] float32 — float64 with ``dtype=float64`` — (and a tuple of L states if
+      ``return_states``).
     """
     self.check()
+    w = type(self).__name__
     if not hasattr(tokens, "dtype") or not jnp.issubdtype(tokens.dtype, jnp.integer):
-      raise TypeError(f"tokens: expected an integer array, got {getattr(tokens, 'dtype', type(tokens).__name__)}")
+      raise TypeError(f"{w}: tokens: expected an integer array, got "
+                      f"{getattr(tokens, 'dtype', type(tokens).__name__)}")
     if tokens.ndim != 2:
-      raise ValueError(f"tokens: expected shape [B, T], got {tuple(tokens.shape)}")
+      raise ValueError(f"{w}: tokens: expected shape [B, T], got {tuple(tokens.shape)}")
     if states is not None and len(states) != self.num_layers:
-      raise ValueError(f"states: expected {self.num_layers} per-layer states, got {len(states)}")
+      raise ValueError(f"{w}: states: expected {self.num_layers} per-layer states, got {len(states)}")
+    checks.check_in_range(tokens, "tokens", w, 0, self.vocab_size)
     dt = self.dtype or jnp.float32
     embed = nn.Embed(self.vocab_size, self.d_model, embedding_init=_init, dtype=dt,
                      param_dtype=self.param_dtype, name="embed")
-    x = embed(tokens)
+    valid = (tokens >= 0) & (tokens < self.vocab_size)
+    x = embed(jnp.where(valid, tokens, 0))                     # never another row (flax would wrap -1)
+    x = jnp.where(valid[..., None], x, jnp.asarray(jnp.nan, x.dtype))
     new_states = []
     for i in range(self.num_layers):
       blk = Block(mixer=self.mixer, num_heads=self.num_heads, mlp_hidden=self.mlp_hidden, norm_eps=self.norm_eps,
@@ -470,12 +563,12 @@ class GLATransformer(nn.Module):
         new_states.append(s)
       else:
         x = blk(x)
-    x = RMSNorm(self.norm_eps, dtype=jnp.float32, param_dtype=self.param_dtype, name="norm")(x)
+    x = RMSNorm(self.norm_eps, dtype=_acc(dt), param_dtype=self.param_dtype, name="norm")(x)
     if self.tie_embeddings:
       logits = embed.attend(x.astype(dt))
     else:
       logits = _dense(self.vocab_size, "lm_head", dt, self.param_dtype)(x.astype(dt))
-    logits = logits.astype(jnp.float32)
+    logits = logits.astype(_acc(dt))
     return (logits, tuple(new_states)) if return_states else logits
 
   def decode_step(self, token: Array, states: Sequence[Array]) -> tuple[Array, tuple[Array, ...]]:
@@ -489,10 +582,14 @@ class GLATransformer(nn.Module):
       (logits: [B, vocab_size] float32, the per-layer states after this position).
     Use as ``model.apply(variables, token, states, method="decode_step")``.
     """
+    w = f"{type(self).__name__}.decode_step"
     if not hasattr(token, "ndim") or token.ndim != 1:
-      raise ValueError(f"token: expected shape [B], got {getattr(token, 'shape', type(token).__name__)}")
+      raise ValueError(f"{w}: token: expected shape [B], got {getattr(token, 'shape', type(token).__name__)}")
+    if not jnp.issubdtype(token.dtype, jnp.integer):
+      raise TypeError(f"{w}: token: expected an integer array, got {token.dtype}")
+    checks.check_in_range(token, "token", w, 0, self.vocab_size)
     if states is None:
-      raise ValueError("states: expected the per-layer states (use initial_states(batch_size)), got None")
+      raise ValueError(f"{w}: states: expected the per-layer states (use initial_states(batch_size)), got None")
     logits, new_states = self(token[:, None], states=tuple(states), return_states=True)
     return logits[:, 0], new_states
 

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 
 from models.gla import (CONFIGS, PAPER_PARAMS_M, Block, CausalSelfAttention, GatedLinearAttention,
                         GLATransformer, SoftmaxTransformer, count_params, make_model, rope, swiglu_width)
@@ -324,3 +325,92 @@ def test_bad_inputs_raise_errors_naming_the_argument():
     sm.initial_states(2, max_len=0)
   with pytest.raises(ValueError, match="mixer"):
     jax.eval_shape(_lm(mixer="rnn").init, jax.random.PRNGKey(0), tokens)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Edges: token ids out of range, non-finite values (causal in values).
+
+
+def _small_lm(mixer):
+  return GLATransformer(vocab_size=11, d_model=16, num_layers=1, num_heads=2, mlp_hidden=24, chunk_size=16,
+                        mixer=mixer)
+
+
+@pytest.mark.parametrize("mixer", ["gla", "softmax"])
+def test_token_ids_out_of_range(mixer):
+  """Concrete ids: ValueError naming tokens and the index (apply, init, decode_step); under jit a checkify
+  check; unchecked under jit the bad id embeds as NaN: that sequence's logits are NaN from its position
+  on, bit-for-bit those of a valid id before it, and the other sequence is untouched."""
+  model = _small_lm(mixer)
+  tokens = jax.random.randint(jax.random.PRNGKey(0), (2, 12), 0, 11)
+  v = model.init(jax.random.PRNGKey(1), tokens)                        # concrete tokens: init runs the check
+  for bad in (11, -1):
+    wrong = tokens.at[1, 7].set(bad)
+    with pytest.raises(ValueError, match=r"tokens: expected values in \[0, 11\).* at index \(1, 7\)"):
+      model.apply(v, wrong)
+    with pytest.raises(ValueError, match="tokens"):
+      model.init(jax.random.PRNGKey(1), wrong)
+  with pytest.raises(ValueError, match=r"token: expected values in \[0, 11\)"):
+    model.apply(v, jnp.array([3, 11]), model.initial_states(2, max_len=4), method="decode_step")
+  apply = jax.jit(model.apply)
+  err, _ = checkify.checkify(apply)(v, tokens.at[1, 7].set(11))
+  with pytest.raises(Exception, match="tokens"):
+    err.throw()
+  err_ok, _ = checkify.checkify(apply)(v, tokens)
+  err_ok.throw()                                                        # valid ids: no error
+  base = np.asarray(apply(v, tokens))
+  for bad in (11, -1, 2 ** 30):
+    out = np.asarray(apply(v, tokens.at[1, 7].set(bad)))
+    assert np.isnan(out[1, 7:]).all(), bad                              # conditions on the bad id
+    np.testing.assert_array_equal(out[1, :7], base[1, :7])              # exact before it
+    np.testing.assert_array_equal(out[0], base[0])                      # other sequence untouched
+
+
+def test_recurrent_decoding_with_a_bad_token_under_jit_gives_nan_from_there_on():
+  model = _small_lm("gla")
+  tokens = jax.random.randint(jax.random.PRNGKey(2), (2, 4), 0, 11)
+  v = model.init(jax.random.PRNGKey(1), tokens)
+  step = jax.jit(lambda v, t, s: model.apply(v, t, s, method="decode_step"))
+  states = model.initial_states(2)
+  logits, states = step(v, jnp.array([3, 11]), states)
+  assert np.isnan(np.asarray(logits[1])).all() and np.isfinite(np.asarray(logits[0])).all()
+  logits, states = step(v, jnp.array([3, 4]), states)                  # the state carries the bad token
+  assert np.isnan(np.asarray(logits[1])).all() and np.isfinite(np.asarray(logits[0])).all()
+
+
+@pytest.mark.parametrize("make", [lambda: GatedLinearAttention(num_heads=2, chunk_size=16, impl="xla"),
+                                  lambda: GatedLinearAttention(num_heads=2, chunk_size=16, impl="reference"),
+                                  lambda: GatedLinearAttention(num_heads=2, chunk_size=16, impl="pallas"),
+                                  lambda: CausalSelfAttention(num_heads=2)],
+                         ids=["gla-xla", "gla-reference", "gla-pallas", "softmax"])
+def test_mixers_are_causal_in_values(make):
+  """A NaN / inf input at t0 = 5 of one sequence: outputs before t0 bit-for-bit those with a finite value
+  there, NaN from t0 on (every projection of x_t0 is non-finite: the recurrence / attention is NaN from
+  there on), the other sequence untouched. The bug this guards: the chunk matmuls (and p·v) computed
+  0·NaN for the future positions, so t < t0 turned NaN as well."""
+  layer = make()
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 20, 16))
+  params = jax.jit(layer.init)(jax.random.PRNGKey(1), x)
+  apply = jax.jit(layer.apply)
+  base = np.asarray(apply(params, x))
+  for val in (np.nan, np.inf):
+    out = np.asarray(apply(params, x.at[1, 5, 3].set(val)))
+    np.testing.assert_array_equal(out[1, :5], base[1, :5])
+    assert np.isnan(out[1, 5:]).all(), val
+    np.testing.assert_array_equal(out[0], base[0])
+
+
+def test_float64_modules_compute_in_float64():
+  """dtype=None promotes: float64 inputs give float64 arithmetic throughout (norms, gates, RoPE, softmax),
+  checked against the float64 per-step oracle of the GLA layer to float64 round-off."""
+  layer = GatedLinearAttention(num_heads=2, chunk_size=16, impl="reference")
+  with jax.enable_x64(True):
+    x = jax.random.normal(jax.random.PRNGKey(0), (1, 9, 16), jnp.float64)
+    p = _spread_params(layer.init(jax.random.PRNGKey(1), x)["params"], jax.random.PRNGKey(2))
+    p = jax.tree.map(lambda a: a.astype(jnp.float64), p)
+    y = layer.apply({"params": p}, x)
+    assert y.dtype == jnp.float64
+    y_ref, _ = _gla_layer_f64(p, x, num_heads=2, eps=1e-5)
+    np.testing.assert_allclose(np.asarray(y), y_ref, rtol=1e-10, atol=1e-12 * np.abs(y_ref).max())
+    q = jax.random.normal(jax.random.PRNGKey(3), (1, 3, 1, 8), jnp.float64)
+    assert rope(q, jnp.arange(3)).dtype == jnp.float64

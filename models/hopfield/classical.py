@@ -13,7 +13,10 @@ Need", ICLR 2021, arXiv:2008.02217 (their Sec. 2 recalls it: capacity ~0.14 d fo
   -> :func:`async_sweep` (one sweep), :func:`recall` (until a sweep changes nothing).
 
 Everything is jit-compatible (``lax.fori_loop`` / ``lax.while_loop``) and vmappable over queries;
-randomness comes from an explicit key only.
+randomness comes from an explicit key only. The sign dynamics (:func:`async_sweep`, :func:`recall`) are
+piecewise constant in the weights and the state: differentiating them raises ``TypeError`` instead of
+returning a zero gradient. :func:`hebbian_weights`, :func:`energy` and :func:`overlaps` are polynomials
+and differentiate normally.
 
 Ties: with the 1/d scaling the Hebbian entries ``k/d`` are rounded, so a field that is exactly 0 in real
 arithmetic may come out as ±1e-8. Fields with ``|h_i| <= tie_rtol · Σ_j |W_ij|`` are therefore treated as
@@ -26,7 +29,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
+
+from kernels.common.checks import no_grad
 
 Array = jax.Array
 ArrayLike = Any
@@ -40,30 +46,56 @@ def _default_rtol(dtype: Any) -> float:
 
 def _check_weights(fn: str, weights: ArrayLike) -> int:
   shape = tuple(jnp.shape(weights))
-  if len(shape) != 2 or shape[0] != shape[1]:
-    raise ValueError(f"{fn}: weights: expected a square matrix [d, d], got shape {shape}")
+  if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0:
+    raise ValueError(f"{fn}: weights: expected a square matrix [d, d] with d >= 1, got shape {shape}")
+  _check_real(fn, "weights", weights)
   return shape[0]
 
 
-def _check_state(fn: str, state: ArrayLike, d: int, min_rank: int = 1) -> None:
+def _check_real(fn: str, name: str, x: ArrayLike) -> None:
+  dt = jnp.result_type(x)
+  if dt == jnp.bool_ or not jnp.issubdtype(dt, jnp.number) or jnp.issubdtype(dt, jnp.complexfloating):
+    raise TypeError(f"{fn}: {name}: expected real values, got dtype {dt}")
+
+
+def _check_patterns(fn: str, patterns: ArrayLike) -> tuple[int, int]:
+  shape = tuple(jnp.shape(patterns))
+  if len(shape) != 2:
+    raise ValueError(f"{fn}: patterns: expected rank 2 [N, d], got shape {shape}")
+  if shape[1] == 0:
+    raise ValueError(f"{fn}: patterns: expected d >= 1 units (the scaling is 1/d), got shape {shape}")
+  _check_real(fn, "patterns", patterns)
+  return shape
+
+
+def _check_tie_rtol(fn: str, tie_rtol) -> None:
+  if tie_rtol is None:
+    return
+  if isinstance(tie_rtol, bool) or not isinstance(tie_rtol, (int, float, np.floating, np.integer)) or \
+      not (np.isfinite(tie_rtol) and tie_rtol >= 0):
+    raise ValueError(f"{fn}: tie_rtol: expected None or a finite number >= 0, got {tie_rtol!r}")
+
+
+def _check_state(fn: str, state: ArrayLike, d: int, min_rank: int = 1, source: str = "weights") -> None:
   shape = tuple(jnp.shape(state))
   if len(shape) < min_rank or shape[-1] != d:
-    raise ValueError(f"{fn}: state: expected shape [..., {d}] (d from weights), got shape {shape}")
+    raise ValueError(f"{fn}: state: expected shape [..., {d}] (d from {source}), got shape {shape}")
+  _check_real(fn, "state", state)
 
 
 def hebbian_weights(patterns: ArrayLike, dtype: Any = jnp.float32) -> Array:
   """Hebbian weight matrix ``W = (1/d) Σ_μ x_μ x_μᵀ`` with zero diagonal.
 
   Args:
-    patterns: ``[N, d]`` ±1 patterns, one per row.
+    patterns: ``[N, d]`` ±1 patterns, one per row (d >= 1; N = 0 gives the zero matrix).
     dtype: floating dtype of W.
 
   Returns:
     ``[d, d]`` symmetric weights with zero diagonal.
   """
-  shape = tuple(jnp.shape(patterns))
-  if len(shape) != 2:
-    raise ValueError(f"hebbian_weights: patterns: expected rank 2 [N, d], got shape {shape}")
+  shape = _check_patterns("hebbian_weights", patterns)
+  if not jnp.issubdtype(jnp.dtype(dtype), jnp.floating):
+    raise TypeError(f"hebbian_weights: dtype: expected a floating dtype, got {jnp.dtype(dtype)}")
   x = jnp.asarray(patterns, dtype)
   d = shape[1]
   w = (x.T @ x) / d
@@ -96,14 +128,13 @@ def overlaps(state: ArrayLike, patterns: ArrayLike) -> Array:
     patterns: ``[N, d]``.
 
   Returns:
-    ``[..., N]``.
+    ``[..., N]`` in float32 (float64 for float64 inputs).
   """
+  _check_patterns("overlaps", patterns)
   p = jnp.asarray(patterns)
-  if p.ndim != 2:
-    raise ValueError(f"overlaps: patterns: expected rank 2 [N, d], got shape {tuple(p.shape)}")
-  _check_state("overlaps", state, p.shape[1])
-  return jnp.einsum("...d,nd->...n", jnp.asarray(state, jnp.float32), p.astype(jnp.float32)) / \
-      p.shape[1]
+  _check_state("overlaps", state, p.shape[1], source="patterns")
+  dt = jnp.promote_types(jnp.result_type(state, p), jnp.float32)
+  return jnp.einsum("...d,nd->...n", jnp.asarray(state, dt), p.astype(dt)) / p.shape[1]
 
 
 def _sweep(w: Array, s: Array, key: Array, tol: Array) -> tuple[Array, Array]:
@@ -121,11 +152,14 @@ def _sweep(w: Array, s: Array, key: Array, tol: Array) -> tuple[Array, Array]:
   return lax.fori_loop(0, d, body, (s, jnp.bool_(False)))
 
 
-def _prepare(weights: ArrayLike, state: ArrayLike,
-             tie_rtol: float | None) -> tuple[Array, Array, Array]:
+def _prepare(weights: ArrayLike, state: ArrayLike, tie_rtol: float | None,
+             fn: str) -> tuple[Array, Array, Array]:
+  _check_tie_rtol(fn, tie_rtol)
   w = jnp.asarray(weights)
   dt = jnp.promote_types(w.dtype, jnp.float32)
-  w = w.astype(dt)
+  # sign dynamics: piecewise constant in W and s, so a derivative would be a silent zero
+  w = no_grad(w.astype(dt), f"{fn} (sign dynamics) in weights")
+  state = no_grad(jnp.asarray(state, dt), f"{fn} (sign dynamics) in state")
   rtol = _default_rtol(dt) if tie_rtol is None else tie_rtol
   tol = rtol * jnp.sum(jnp.abs(w), axis=-1)
   return w, jnp.asarray(state, dt), tol
@@ -150,7 +184,7 @@ def async_sweep(weights: ArrayLike, state: ArrayLike, key: Array, *,
   if jnp.ndim(state) != 1:
     raise ValueError(f"async_sweep: state: expected shape [{d}] (vmap for a batch), "
                      f"got shape {tuple(jnp.shape(state))}")
-  w, s, tol = _prepare(weights, state, tie_rtol)
+  w, s, tol = _prepare(weights, state, tie_rtol, "async_sweep")
   return _sweep(w, s, key, tol)
 
 
@@ -191,7 +225,7 @@ def recall(weights: ArrayLike, state: ArrayLike, key: Array, *, max_sweeps: int 
   _check_state("recall", state, d)
   if not isinstance(max_sweeps, int) or isinstance(max_sweeps, bool) or max_sweeps < 0:
     raise ValueError(f"recall: max_sweeps: expected a Python int >= 0, got {max_sweeps!r}")
-  w, s, tol = _prepare(weights, state, tie_rtol)
+  w, s, tol = _prepare(weights, state, tie_rtol, "recall")
   if s.ndim == 1:
     return _recall_one(w, s, key, tol, max_sweeps)
   batch = s.shape[:-1]

@@ -20,15 +20,29 @@ energy is undefined and returned as NaN.
 
 Dtypes: scores are formed in the promoted input dtype, then softmax / logsumexp / norms run in float32
 (float64 when an input is float64, e.g. under a scoped ``jax.enable_x64(True)``). Read-outs return the
-promoted input dtype.
+promoted input dtype, at least float32 (integer patterns, e.g. ±1 ints, are promoted to float32).
+
+Inputs: every function raises ``ValueError`` / ``TypeError`` naming the argument for a rank below 2, a
+feature-dim or batch mismatch, an empty stored set (``N = 0``: there is nothing to retrieve; an all-masked
+row is the runtime way to express an empty set, with the results above), a mask of the wrong shape or
+dtype, or a bad β. β must be a real scalar, finite, ``β >= 0`` for :func:`association`,
+:func:`hopfield_update`, :func:`iterate`, :func:`iterate_scan` (β = 0 averages the patterns) and
+``β > 0`` for :func:`energy` / :func:`energy_trajectory` (Eq. (2) divides by β). A concrete β is checked
+at once; a traced β (under ``jit``) gets a ``checkify`` debug check, and an unchecked call with an
+invalid β returns NaN in every output entry (never a finite wrong value).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
+from jax.experimental import checkify
+
+from kernels.common.checks import is_concrete
 
 Array = jax.Array
 ArrayLike = Any
@@ -52,14 +66,50 @@ def _acc_dtype(*xs: ArrayLike) -> jnp.dtype:
   return jnp.promote_types(jnp.result_type(*xs), jnp.float32)
 
 
+def _check_beta(fn: str, beta: ArrayLike, positive: bool) -> None:
+  """β: a real scalar, finite, >= 0 (``positive``: > 0). Concrete: ValueError; traced: a debug check."""
+  if isinstance(beta, bool) or jnp.result_type(beta) == jnp.bool_ or \
+      jnp.issubdtype(jnp.result_type(beta), jnp.complexfloating):
+    raise TypeError(f"{fn}: beta: expected a real scalar, got {jnp.result_type(beta)} {beta!r}")
+  if jnp.ndim(beta) != 0:
+    raise ValueError(f"{fn}: beta: expected a scalar, got shape {tuple(jnp.shape(beta))}")
+  what = "a finite number > 0" if positive else "a finite number >= 0"
+  if is_concrete(beta):
+    b = float(np.asarray(beta))
+    if not (np.isfinite(b) and (b > 0 if positive else b >= 0)):
+      raise ValueError(f"{fn}: beta: expected {what} (inverse temperature), got {b!r}")
+  else:
+    checkify.debug_check(_beta_ok(beta, positive), f"{fn}: beta: expected {what}, got {{b}}", b=beta)
+
+
+def _beta_ok(beta: ArrayLike, positive: bool) -> Array:
+  b = jnp.asarray(beta)
+  return jnp.isfinite(b) & ((b > 0) if positive else (b >= 0))
+
+
+def _guard_beta(beta: ArrayLike, acc: jnp.dtype, positive: bool) -> Array:
+  """β in ``acc``, NaN when invalid (reachable only with a traced β): every output is then NaN."""
+  b = jnp.asarray(beta, acc)
+  if is_concrete(beta):
+    return b
+  return jnp.where(_beta_ok(b, positive), b, jnp.asarray(jnp.nan, acc))
+
+
 def _check(fn: str, state: ArrayLike, stored: ArrayLike, beta: ArrayLike,
-           mask: ArrayLike | None) -> None:
+           mask: ArrayLike | None, positive_beta: bool = False) -> None:
   """Raises ValueError / TypeError naming the offending argument of ``fn``."""
   s_shape, x_shape = jnp.shape(state), jnp.shape(stored)
+  for name, x in (("state", state), ("stored", stored)):
+    dt = jnp.result_type(x)
+    if dt == jnp.bool_ or not jnp.issubdtype(dt, jnp.number) or jnp.issubdtype(dt, jnp.complexfloating):
+      raise TypeError(f"{fn}: {name}: expected real (floating or integer) patterns, got dtype {dt}")
   if len(s_shape) < 2:
     raise ValueError(f"{fn}: state: expected rank >= 2 [..., Q, D], got shape {tuple(s_shape)}")
   if len(x_shape) < 2:
     raise ValueError(f"{fn}: stored: expected rank >= 2 [..., N, D], got shape {tuple(x_shape)}")
+  if x_shape[-2] == 0:
+    raise ValueError(f"{fn}: stored: expected at least one stored pattern (N >= 1), got shape "
+                     f"{tuple(x_shape)}; mask every pattern of a row instead to express an empty set")
   if s_shape[-1] != x_shape[-1]:
     raise ValueError(f"{fn}: stored: expected feature dim D={s_shape[-1]} (from state), "
                      f"got shape {tuple(x_shape)}")
@@ -68,8 +118,7 @@ def _check(fn: str, state: ArrayLike, stored: ArrayLike, beta: ArrayLike,
   except ValueError:
     raise ValueError(f"{fn}: stored: expected batch dims broadcastable with state's "
                      f"{tuple(s_shape[:-2])}, got shape {tuple(x_shape)}") from None
-  if jnp.ndim(beta) != 0:
-    raise ValueError(f"{fn}: beta: expected a scalar, got shape {tuple(jnp.shape(beta))}")
+  _check_beta(fn, beta, positive_beta)
   if mask is not None:
     if tuple(jnp.shape(mask)) != tuple(x_shape[:-1]):
       raise ValueError(f"{fn}: mask: expected shape {tuple(x_shape[:-1])} [..., N] (stored "
@@ -86,10 +135,10 @@ def _check_steps(fn: str, max_steps: int, eps: float) -> None:
 
 
 def _scores(state: Array, stored: Array, beta: ArrayLike) -> Array:
-  """``β ξ Xᵀ``: [..., Q, N] in the accumulation dtype."""
+  """``β ξ Xᵀ``: [..., Q, N] in the accumulation dtype (all NaN for an invalid traced β)."""
   acc = _acc_dtype(state, stored)
   dot = jnp.einsum("...qd,...nd->...qn", state, stored)
-  return dot.astype(acc) * jnp.asarray(beta, acc)
+  return dot.astype(acc) * _guard_beta(beta, acc, positive=False)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -114,7 +163,7 @@ def association(state: ArrayLike, stored: ArrayLike, beta: ArrayLike,
   Args:
     state: ``[..., Q, D]`` state (query) patterns ξ, one per row.
     stored: ``[..., N, D]`` stored patterns X, one per row (batch dims broadcast with ``state``'s).
-    beta: scalar inverse temperature β.
+    beta: scalar inverse temperature β, finite, >= 0.
     mask: ``[..., N]`` bool, ``True`` = pattern present; masked patterns get exactly zero weight.
 
   Returns:
@@ -127,7 +176,8 @@ def association(state: ArrayLike, stored: ArrayLike, beta: ArrayLike,
 
 
 def _update(state: Array, stored: Array, beta: ArrayLike, mask: Array | None) -> Array:
-  dtype = jnp.result_type(state, stored)
+  dtype = _acc_dtype(state, stored) if not jnp.issubdtype(jnp.result_type(state, stored), jnp.inexact) \
+      else jnp.result_type(state, stored)
   p = _association(state, stored, beta, mask)
   return jnp.einsum("...qn,...nd->...qd", p.astype(dtype), stored.astype(dtype))
 
@@ -139,7 +189,7 @@ def hopfield_update(state: ArrayLike, stored: ArrayLike, beta: ArrayLike,
   Args:
     state: ``[..., Q, D]`` state patterns ξ.
     stored: ``[..., N, D]`` stored patterns X.
-    beta: scalar inverse temperature β (β = 0 gives the mean of the unmasked patterns).
+    beta: scalar inverse temperature β, finite, >= 0 (β = 0 gives the mean of the unmasked patterns).
     mask: ``[..., N]`` bool, ``True`` = keep. A query with every pattern masked maps to zeros.
 
   Returns:
@@ -153,7 +203,7 @@ def hopfield_update(state: ArrayLike, stored: ArrayLike, beta: ArrayLike,
 def _energy(state: Array, stored: Array, beta: ArrayLike, mask: Array | None) -> Array:
   acc = _acc_dtype(state, stored)
   xi, x = state.astype(acc), stored.astype(acc)
-  b = jnp.asarray(beta, acc)
+  b = _guard_beta(beta, acc, positive=True)
   s = jnp.einsum("...qd,...nd->...qn", xi, x) * b
   norms2 = jnp.sum(x * x, axis=-1)  # [..., N]
   if mask is None:
@@ -182,13 +232,13 @@ def energy(state: ArrayLike, stored: ArrayLike, beta: ArrayLike,
   Args:
     state: ``[..., Q, D]`` state patterns ξ.
     stored: ``[..., N, D]`` stored patterns X.
-    beta: scalar β > 0.
+    beta: scalar β, finite, > 0.
     mask: ``[..., N]`` bool, ``True`` = keep.
 
   Returns:
     ``[..., Q]`` energies in float32 (float64 for float64 inputs); NaN where every pattern is masked.
   """
-  _check("energy", state, stored, beta, mask)
+  _check("energy", state, stored, beta, mask, positive_beta=True)
   return _energy(jnp.asarray(state), jnp.asarray(stored), beta,
                  None if mask is None else jnp.asarray(mask))
 
@@ -199,6 +249,8 @@ def energy(state: ArrayLike, stored: ArrayLike, beta: ArrayLike,
 
 def _iter_init(state: Array, stored: Array) -> tuple[Array, Array, Array]:
   dtype = jnp.result_type(state, stored)
+  if not jnp.issubdtype(dtype, jnp.inexact):
+    dtype = _acc_dtype(dtype)
   shape = jnp.broadcast_shapes(state.shape[:-2], stored.shape[:-2]) + state.shape[-2:]
   state = jnp.broadcast_to(state.astype(dtype), shape)
   active = jnp.ones(shape[:-1], jnp.bool_)
@@ -226,13 +278,15 @@ def iterate(state: ArrayLike, stored: ArrayLike, beta: ArrayLike, *, max_steps: 
   Each query is updated until its own update moves it by less than ``eps`` (‖ξ_new − ξ‖₂ < eps; that
   last, small update is kept) and is frozen afterwards, so a query's result does not depend on the other
   queries in the batch. The loop ends when every query has stopped or after ``max_steps`` updates.
-  ``eps = 0`` gives exactly ``max_steps`` updates. Forward-mode / inference only: ``while_loop`` has no
-  reverse-mode derivative; use :func:`iterate_scan` (same results) to differentiate.
+  ``eps = 0`` gives exactly ``max_steps`` updates. Differentiable in both modes: ``while_loop`` has no
+  reverse-mode derivative of its own, so the derivative (a ``custom_jvp``) is that of
+  :func:`iterate_scan`, which gives the same values; the fixed-length scan then runs only when
+  differentiating.
 
   Args:
     state: ``[..., Q, D]`` initial state patterns ξ₀.
     stored: ``[..., N, D]`` stored patterns X.
-    beta: scalar β.
+    beta: scalar β, finite, >= 0.
     max_steps: Python int >= 0, the most updates per query.
     eps: stopping tolerance on the Euclidean norm of an update's step.
     mask: ``[..., N]`` bool, ``True`` = keep.
@@ -243,9 +297,15 @@ def iterate(state: ArrayLike, stored: ArrayLike, beta: ArrayLike, *, max_steps: 
   """
   _check("iterate", state, stored, beta, mask)
   _check_steps("iterate", max_steps, eps)
-  stored = jnp.asarray(stored)
   mask = None if mask is None else jnp.asarray(mask)
-  state, active, steps = _iter_init(jnp.asarray(state), stored)
+  return _iterate(jnp.asarray(state), jnp.asarray(stored), beta, eps, mask, max_steps)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(5,))
+def _iterate(state: Array, stored: Array, beta: ArrayLike, eps: ArrayLike, mask: Array | None,
+             max_steps: int) -> tuple[Array, Array]:
+  """The early-exit loop of :func:`iterate` (its derivative: :func:`_iterate_jvp`)."""
+  state, active, steps = _iter_init(state, stored)
 
   def cond(carry):
     i, _, active, _ = carry
@@ -258,6 +318,16 @@ def iterate(state: ArrayLike, stored: ArrayLike, beta: ArrayLike, *, max_steps: 
 
   _, state, _, steps = lax.while_loop(cond, body, (jnp.int32(0), state, active, steps))
   return state, steps
+
+
+@_iterate.defjvp
+def _iterate_jvp(max_steps, primals, tangents):
+  """The JVP of the fixed-length scan, which has the same values as the loop and is transposable."""
+  def scan(state, stored, beta, eps, mask):
+    out, steps, _ = _scan_iterate(state, stored, beta, max_steps, eps, mask, with_energy=False)
+    return out, steps
+
+  return jax.jvp(scan, primals, tangents)
 
 
 def _scan_iterate(state: Array, stored: Array, beta: ArrayLike, max_steps: int, eps: ArrayLike,
@@ -300,7 +370,7 @@ def energy_trajectory(state: ArrayLike, stored: ArrayLike, beta: ArrayLike, *, n
   Args:
     state: ``[..., Q, D]`` initial states ξ₀.
     stored: ``[..., N, D]`` stored patterns X.
-    beta: scalar β > 0.
+    beta: scalar β, finite, > 0.
     num_steps: Python int >= 0.
     mask: ``[..., N]`` bool, ``True`` = keep.
 
@@ -308,7 +378,7 @@ def energy_trajectory(state: ArrayLike, stored: ArrayLike, beta: ArrayLike, *, n
     ``(states, energies)``: ``states: [num_steps + 1, ..., Q, D]`` (ξ₀ .. ξ_T) and
     ``energies: [num_steps + 1, ..., Q]`` (E(ξ₀) .. E(ξ_T)), non-increasing in the first axis.
   """
-  _check("energy_trajectory", state, stored, beta, mask)
+  _check("energy_trajectory", state, stored, beta, mask, positive_beta=True)
   _check_steps("energy_trajectory", num_steps, 0.0)
   stored = jnp.asarray(stored)
   mask = None if mask is None else jnp.asarray(mask)

@@ -22,6 +22,7 @@ matrix sown by the inner Hopfield layer. RNG streams: ``params``; ``dropout`` wh
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import flax.linen as nn
@@ -84,8 +85,21 @@ class MILClassifier(nn.Module):
       raise ValueError(f"num_encoder_layers: expected an int >= 1, got {self.num_encoder_layers!r}")
     if not 0.0 <= self.dropout < 1.0:
       raise ValueError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
+    for name in ("attention_hidden", "hopfield_hidden"):
+      v = getattr(self, name)
+      if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
+        raise ValueError(f"{name}: expected None or an int > 0, got {v!r}")
+    if self.scaling is not None and (isinstance(self.scaling, bool) or not isinstance(self.scaling, (int, float))
+                                     or not (math.isfinite(self.scaling) and self.scaling > 0)):
+      raise ValueError(f"scaling: expected None or a finite β > 0, got {self.scaling!r}")
     if jnp.ndim(bags) < 3:
       raise ValueError(f"bags: expected rank >= 3 [B, N, F...], got shape {tuple(jnp.shape(bags))}")
+    if bags.shape[1] == 0:
+      raise ValueError(f"bags: expected at least one instance slot (N >= 1), got shape {tuple(bags.shape)}; "
+                       "an all-False mask row is an empty bag")
+    dt = jnp.result_type(bags)
+    if dt == jnp.bool_ or not jnp.issubdtype(dt, jnp.number) or jnp.issubdtype(dt, jnp.complexfloating):
+      raise TypeError(f"bags: expected real instance features, got dtype {dt}")
     if tuple(jnp.shape(mask)) != tuple(bags.shape[:2]):
       raise ValueError(f"mask: expected shape {tuple(bags.shape[:2])} [B, N] (from bags), "
                        f"got shape {tuple(jnp.shape(mask))}")

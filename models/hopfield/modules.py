@@ -34,6 +34,7 @@ from typing import Any, Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from models.hopfield import functional as F
 
@@ -66,6 +67,11 @@ class HopfieldSizes:
 
 def _shape_str(x: Any) -> str:
   return str(tuple(jnp.shape(x)))
+
+
+def _check_init_std(v: Any) -> None:
+  if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
+    raise ValueError(f"init_std: expected a finite float >= 0, got {v!r}")
 
 
 class _HopfieldConfig(nn.Module):
@@ -110,13 +116,18 @@ class _HopfieldConfig(nn.Module):
       raise ValueError(f"num_heads: expected an int > 0, got {self.num_heads!r}")
     for name in ("hidden_size", "pattern_size", "output_size"):
       positive_or_none(name)
-    if self.scaling is not None and not isinstance(self.scaling, (int, float)):
+    if self.scaling is not None and (isinstance(self.scaling, bool) or
+                                     not isinstance(self.scaling, (int, float, np.integer, np.floating))):
       raise ValueError(f"scaling: expected None or a float, got {self.scaling!r}")
+    if self.scaling is not None and not (math.isfinite(self.scaling) and self.scaling > 0):
+      raise ValueError(f"scaling: expected None or a finite β > 0 (inverse temperature), got {self.scaling!r}")
     if not isinstance(self.update_steps_max, int) or self.update_steps_max < 0:
       raise ValueError(f"update_steps_max: expected an int >= 0 (0 = single update), "
                        f"got {self.update_steps_max!r}")
     if not self.update_steps_eps >= 0:
       raise ValueError(f"update_steps_eps: expected a float >= 0, got {self.update_steps_eps!r}")
+    if not (math.isfinite(self.layer_norm_eps) and self.layer_norm_eps > 0):
+      raise ValueError(f"layer_norm_eps: expected a finite float > 0, got {self.layer_norm_eps!r}")
     if not 0.0 <= self.dropout < 1.0:
       raise ValueError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
 
@@ -131,8 +142,8 @@ class Hopfield(_HopfieldConfig):
       static).
     output_size: output feature dim; default Dq. With ``disable_out_projection`` the output is the
       concatenated heads, of size ``pattern_size``.
-    scaling: β. None: ``1/sqrt(head_dim)``, or 1.0 when all patterns are static and the output
-      projection is disabled (no learned map at all).
+    scaling: β, a finite float > 0 (ValueError otherwise). None: ``1/sqrt(head_dim)``, or 1.0 when all
+      patterns are static and the output projection is disabled (no learned map at all).
     update_steps_max: 0 = one update; k > 0 = up to k association-space updates before the read-out.
     update_steps_eps: a query stops iterating once an update moves it by less than this.
     normalize_stored_pattern / normalize_state_pattern / normalize_pattern_projection: LayerNorm on the
@@ -206,6 +217,9 @@ class Hopfield(_HopfieldConfig):
     if jnp.ndim(state) != 3:
       raise ValueError(f"state_pattern: expected rank 3 [B, Q, D], got shape {_shape_str(state)}")
     b, n = stored.shape[0], stored.shape[1]
+    if n == 0:
+      raise ValueError(f"stored_pattern: expected at least one stored pattern (N >= 1), got shape "
+                       f"{_shape_str(stored)}; pass key_padding_mask=False for a row with no real element")
     if state.shape[0] != b:
       raise ValueError(f"state_pattern: expected batch size {b} (from stored_pattern), "
                        f"got shape {_shape_str(state)}")
@@ -242,6 +256,10 @@ class Hopfield(_HopfieldConfig):
 
     Returns:
       ``[B, Q, output_size]``.
+
+    Raises:
+      ValueError / TypeError: naming the field or argument: ranks, batch / N mismatches, an empty set
+        (``N = 0``; mask a row instead), mask shape or dtype, ``scaling`` not a finite β > 0, ...
     """
     self._check_inputs(stored_pattern, state_pattern, pattern_projection, key_padding_mask)
     projection = stored_pattern if pattern_projection is None else pattern_projection
@@ -332,8 +350,12 @@ class HopfieldPooling(_HopfieldConfig):
     """
     if jnp.ndim(inputs) != 3:
       raise ValueError(f"inputs: expected rank 3 [B, N, D], got shape {_shape_str(inputs)}")
+    if inputs.shape[1] == 0:
+      raise ValueError(f"inputs: expected a set of at least one element (N >= 1), got shape "
+                       f"{_shape_str(inputs)}; mask a row with key_padding_mask instead")
     if not isinstance(self.quantity, int) or self.quantity <= 0:
       raise ValueError(f"quantity: expected an int > 0, got {self.quantity!r}")
+    _check_init_std(self.init_std)
     d = inputs.shape[-1]
     state_dim = (self.hidden_size if (self.state_pattern_as_static and self.hidden_size is not None)
                  else d)
@@ -380,6 +402,7 @@ class HopfieldLayer(_HopfieldConfig):
       raise ValueError(f"inputs: expected rank 3 [B, T, D], got shape {_shape_str(inputs)}")
     if not isinstance(self.quantity, int) or self.quantity <= 0:
       raise ValueError(f"quantity: expected an int > 0, got {self.quantity!r}")
+    _check_init_std(self.init_std)
     b, d = inputs.shape[0], inputs.shape[-1]
     ds = self.hidden_size if (self.stored_pattern_as_static and self.hidden_size is not None) else d
     init = nn.initializers.normal(self.init_std)

@@ -606,3 +606,142 @@ def test_bad_inputs_raise_value_error_naming_the_argument():
     F.iterate(state, stored, 1.0, max_steps=-2)
   with pytest.raises(ValueError, match="weights"):
     classical.recall(jnp.zeros((3, 4)), jnp.ones(3), key)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Edges: β, empty stored sets, integer patterns, non-differentiable sign dynamics.
+
+_BETA_CALLS = {
+    "association": (lambda s, x, b: F.association(s, x, b), False),
+    "hopfield_update": (lambda s, x, b: F.hopfield_update(s, x, b), False),
+    "iterate": (lambda s, x, b: F.iterate(s, x, b, max_steps=2)[0], False),
+    "iterate_scan": (lambda s, x, b: F.iterate_scan(s, x, b, max_steps=2)[0], False),
+    "energy": (lambda s, x, b: F.energy(s, x, b), True),
+    "energy_trajectory": (lambda s, x, b: F.energy_trajectory(s, x, b, num_steps=2)[1], True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BETA_CALLS))
+def test_invalid_beta_raises_eagerly_and_is_nan_under_jit(name):
+  """Concrete β: ValueError naming beta. Traced β: checkify reports it, and the unchecked output is NaN
+  in every entry (never a finite wrong value), while a valid traced β equals the eager result."""
+  from jax.experimental import checkify
+  fn, positive = _BETA_CALLS[name]
+  r = _rng(31)
+  x, xi = jnp.asarray(r.normal(size=(4, 3)), jnp.float32), jnp.asarray(r.normal(size=(2, 3)), jnp.float32)
+  bad = [-1.0, np.inf, np.nan] + ([0.0] if positive else [])
+  for b in bad:
+    with pytest.raises(ValueError, match=rf"{name}: beta: expected a finite number {'>' if positive else '>='} 0"):
+      fn(xi, x, b)
+  with pytest.raises(ValueError, match="beta: expected a scalar"):
+    fn(xi, x, jnp.ones(2))
+  jitted = jax.jit(lambda b: fn(xi, x, b))
+  for b in bad:
+    assert np.all(np.isnan(np.asarray(jitted(jnp.float32(b))))), b
+    err, _ = checkify.checkify(jitted)(jnp.float32(b))
+    assert f"{name}: beta: expected" in err.get(), b
+  np.testing.assert_allclose(np.asarray(jitted(jnp.float32(0.7))), np.asarray(fn(xi, x, 0.7)), rtol=0, atol=F32)
+  err, _ = checkify.checkify(jitted)(jnp.float32(0.7))
+  assert err.get() is None
+  if not positive:  # β = 0 is valid for the update: the mean of the patterns (closed form)
+    out = np.asarray(F.hopfield_update(xi, x, 0.0))
+    np.testing.assert_allclose(out, np.broadcast_to(np.asarray(x).mean(0), out.shape), rtol=0, atol=F32)
+
+
+def test_empty_stored_set_raises_naming_stored():
+  """N = 0 has nothing to retrieve: every entry point raises naming the stored argument (an all-masked
+  row is the runtime empty set, tested in test_functional_mask_exact_zero_and_all_masked_rows)."""
+  xi, empty = jnp.zeros((2, 3)), jnp.zeros((0, 3))
+  for name, (fn, _) in _BETA_CALLS.items():
+    with pytest.raises(ValueError, match=rf"{name}: stored: expected at least one stored pattern"):
+      fn(xi, empty, 1.0)
+  key = jax.random.PRNGKey(0)
+  with pytest.raises(ValueError, match="stored_pattern: expected at least one stored pattern"):
+    Hopfield().init(key, jnp.zeros((2, 0, 3)), jnp.zeros((2, 1, 3)))
+  with pytest.raises(ValueError, match="inputs: expected a set of at least one element"):
+    HopfieldPooling().init(key, jnp.zeros((2, 0, 3)))
+  with pytest.raises(ValueError, match="bags: expected at least one instance"):
+    MILClassifier(pooling="mean").init(key, jnp.zeros((2, 0, 3)), jnp.zeros((2, 0), bool))
+
+
+@pytest.mark.parametrize("scaling", [-1.0, 0.0, float("inf"), float("nan")])
+def test_module_scaling_must_be_a_positive_finite_beta(scaling):
+  key = jax.random.PRNGKey(0)
+  stored, state = jnp.zeros((1, 3, 4)), jnp.zeros((1, 2, 4))
+  with pytest.raises(ValueError, match="scaling: expected None or a finite β > 0"):
+    Hopfield(scaling=scaling).init(key, stored, state)
+  with pytest.raises(ValueError, match="scaling"):
+    HopfieldPooling(scaling=scaling).init(key, stored)
+  with pytest.raises(ValueError, match="scaling"):
+    MILClassifier(scaling=scaling).init(key, stored, jnp.ones((1, 3), bool))
+  with pytest.raises(ValueError, match="layer_norm_eps"):
+    Hopfield(layer_norm_eps=0.0).init(key, stored, state)
+  with pytest.raises(ValueError, match="init_std"):
+    HopfieldLayer(init_std=-1.0).init(key, state)
+
+
+def test_integer_patterns_are_promoted_not_truncated():
+  """±1 integer patterns give the float result (the read-out used to be cast back to int, i.e. 0)."""
+  r = _rng(32)
+  x = np.where(r.random((5, 6)) < 0.5, -1, 1)
+  xi = np.where(r.random((3, 6)) < 0.5, -1, 1)
+  out = F.hopfield_update(jnp.asarray(xi, jnp.int32), jnp.asarray(x, jnp.int32), 0.3)
+  assert out.dtype == jnp.float32
+  np.testing.assert_allclose(np.asarray(out), np_softmax(0.3 * xi @ x.T) @ x, rtol=0, atol=F32)
+  state, _ = F.iterate(jnp.asarray(xi, jnp.int32), jnp.asarray(x, jnp.int32), 0.3, max_steps=1, eps=0.0)
+  np.testing.assert_allclose(np.asarray(state), np_softmax(0.3 * xi @ x.T) @ x, rtol=0, atol=F32)
+  with pytest.raises(TypeError, match="state: expected real"):
+    F.hopfield_update(jnp.ones((1, 6), bool), jnp.asarray(x), 1.0)
+
+
+def test_classical_sign_dynamics_refuse_differentiation_polynomials_do_not():
+  r = _rng(33)
+  x = np.where(r.random((3, 8)) < 0.5, -1.0, 1.0)
+  w = classical.hebbian_weights(x)
+  key = jax.random.PRNGKey(0)
+  with pytest.raises(TypeError, match="not differentiable"):
+    jax.grad(lambda s: classical.recall(w, s, key)[0].sum())(jnp.asarray(x[0]))
+  with pytest.raises(TypeError, match="not differentiable"):
+    jax.grad(lambda ww: classical.async_sweep(ww, jnp.asarray(x[0]), key)[0].sum())(w)
+  with enable_x64():
+    # d/ds of -1/2 sᵀWs is -W s (W symmetric); d/ds of x·s/d is x/d: float64 closed forms
+    s = jnp.asarray(r.normal(size=8))
+    w64 = classical.hebbian_weights(x, jnp.float64)
+    np.testing.assert_allclose(np.asarray(jax.grad(lambda v: classical.energy(w64, v))(s)),
+                               -np.asarray(w64) @ np.asarray(s), rtol=0, atol=F64)
+    np.testing.assert_allclose(np.asarray(jax.grad(lambda v: classical.overlaps(v, x)[1])(s)), x[1] / 8,
+                               rtol=0, atol=F64)
+    assert classical.overlaps(s, x).dtype == jnp.float64
+  with pytest.raises(ValueError, match="tie_rtol"):
+    classical.recall(w, jnp.asarray(x[0]), key, tie_rtol=-1.0)
+  with pytest.raises(ValueError, match="patterns: expected d >= 1"):
+    classical.hebbian_weights(np.zeros((3, 0)))
+  np.testing.assert_array_equal(np.asarray(classical.hebbian_weights(np.zeros((0, 4)))), 0.0)  # empty memory
+
+
+def test_iterate_is_differentiable_in_both_modes_like_iterate_scan():
+  """The early-exit loop has a custom_jvp: its forward and reverse derivatives equal iterate_scan's, and
+  with eps = 0 (exactly k updates) both match central finite differences of the float64 numpy loop."""
+  r = _rng(34)
+  x, xi = r.normal(size=(5, 3)), r.normal(size=(2, 3))
+  mask = np.array([True, True, False, True, True])
+  with enable_x64():
+    f = lambda a, b: F.iterate(a, x, b, max_steps=3, eps=1e-3, mask=mask)[0]       # noqa: E731
+    g = lambda a, b: F.iterate_scan(a, x, b, max_steps=3, eps=1e-3, mask=mask)[0]  # noqa: E731
+    xi_j, v = jnp.asarray(xi), jnp.asarray(r.normal(size=xi.shape))
+    for fun in (jax.jacfwd, jax.jacrev):
+      np.testing.assert_allclose(np.asarray(fun(f, argnums=(0, 1))(xi_j, 0.8)[0]),
+                                 np.asarray(fun(g, argnums=(0, 1))(xi_j, 0.8)[0]), rtol=0, atol=F64)
+    exact = lambda a: F.iterate(a, x, 0.8, max_steps=3, eps=0.0)[0]  # noqa: E731
+    _, tangent = jax.jvp(exact, (xi_j,), (v,))
+
+    def np_loop(a):
+      for _ in range(3):
+        a = np_softmax(0.8 * a @ x.T) @ x
+      return a
+
+    h = 1e-6
+    fd = (np_loop(xi + h * np.asarray(v)) - np_loop(xi - h * np.asarray(v))) / (2 * h)
+    np.testing.assert_allclose(np.asarray(tangent), fd, rtol=0, atol=1e-8)
+    cot = jax.grad(lambda a: jnp.sum(exact(a) * v))(xi_j)
+    np.testing.assert_allclose(float(jnp.sum(cot * v)), float(np.sum(fd * np.asarray(v))), rtol=1e-7)

@@ -391,7 +391,7 @@ def test_public_functions_validate_inputs():
     E.gaussian_detrend(jnp.zeros(20), 1.5)
   with pytest.raises(ValueError, match="y"):
     E.kendall_tau(jnp.zeros(20), jnp.zeros(19))
-  with pytest.raises(ValueError, match="null, test"):
+  with pytest.raises(ValueError, match=r"roc: null: expected finite values, got nan at index \(1,\)"):
     E.roc(jnp.array([1.0, jnp.nan]), jnp.array([1.0, 2.0]))
   with pytest.raises(ValueError, match="times"):
     E.fit_models(jnp.ones(10), jnp.zeros(10))
@@ -399,3 +399,131 @@ def test_public_functions_validate_inputs():
     E.ibm_simulate(jax.random.key(0), jnp.array([-1.0]))
   with pytest.raises(TypeError, match="r"):
     E.may_folds(r="1")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Edges: mismatched shapes, non-finite data (eager error with the index; NaN under jit, reported by
+# checkify), derivatives that do not exist.
+
+
+def test_kendall_tau_shape_mismatch_names_x_and_y_and_broadcast_matches_scipy():
+  r = np.random.default_rng(40)
+  with pytest.raises(ValueError, match=r"kendall_tau: x, y: .*x \(3, 10\) and y \(4, 10\)"):
+    E.kendall_tau(np.zeros((3, 10)), np.zeros((4, 10)))
+  x, y = r.normal(size=(1, 10)), np.round(r.normal(size=(4, 10)), 1)   # ties in y
+  with jax.enable_x64(True):
+    tau = np.asarray(E.kendall_tau(x, y))
+  for i in range(4):
+    assert tau[i] == pytest.approx(scipy.stats.kendalltau(x[0], y[i]).statistic, abs=1e-12)
+
+
+_SERIES_CALLS = {
+    "rolling_indicators": lambda x: E.rolling_indicators(x, 5, bandwidth=0.5),
+    "indicator_taus": lambda x: E.indicator_taus(x, 5),
+    "gaussian_detrend": lambda x: E.gaussian_detrend(x, 0.5),
+    "kendall_tau": lambda x: E.kendall_tau(x),
+    "ar1_fit": lambda x: E.ar1_fit(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SERIES_CALLS))
+def test_non_finite_series_raise_eagerly_and_poison_only_their_row_under_jit(name):
+  """The issue's row: a NaN inside one series. Concrete: ValueError naming x, the function and the index.
+  jit: that series' outputs are all NaN, the other series equal the eager result, checkify reports it."""
+  from jax.experimental import checkify
+  fn = _SERIES_CALLS[name]
+  r = np.random.default_rng(41)
+  x = 5.0 + np.cumsum(r.normal(size=(2, 12)), -1) * 0.3
+  bad = x.copy()
+  bad[1, 7] = np.nan
+  with pytest.raises(ValueError, match=rf"{name}: x: expected finite values, got nan at index \(1, 7\)"):
+    fn(bad)
+  inf = x.copy()
+  inf[0, 2] = np.inf
+  with pytest.raises(ValueError, match=rf"{name}: x: .*index \(0, 2\)"):
+    fn(inf)
+  eager = jax.tree.leaves(fn(x))
+  jitted = jax.jit(fn)
+  for arr, row in ((bad, 1), (inf, 0)):
+    out = jax.tree.leaves(jitted(jnp.asarray(arr)))
+    for o, e in zip(out, eager):
+      o, e = np.asarray(o), np.asarray(e)
+      assert np.all(np.isnan(o[row])), name
+      np.testing.assert_allclose(o[1 - row], e[1 - row], rtol=1e-5, atol=1e-6)
+    err, _ = checkify.checkify(jitted)(jnp.asarray(arr))
+    assert f"{name}: x: expected finite values" in err.get()
+  err, _ = checkify.checkify(jitted)(jnp.asarray(x))
+  assert err.get() is None
+
+
+def test_non_finite_data_in_the_other_entry_points():
+  from jax.experimental import checkify
+  key = jax.random.key(0)
+  x = 5.0 + 0.3 * np.sin(np.arange(10.0))
+  bad = x.copy()
+  bad[4] = np.nan
+  t = np.arange(10.0)
+  ou = E.OUParams(0.5, 5.0, 0.3)
+  lsn = E.LSNParams(0.09, -0.002, 4.7, 0.2)
+  eager = [lambda v: E.ou_loglik(ou, v, t), lambda v: E.lsn_loglik(lsn, v, t), lambda v: E.fit_models(v, n_iter=5),
+           lambda v: E.ar1_surrogates(key, v, 3), lambda v: E.block_bootstrap(key, v, 2, 3),
+           lambda v: E.ou_ar1_mle(v, 1.0)]
+  for f in eager:
+    with pytest.raises(ValueError, match=r"x: expected finite values, got nan at index \(4,\)"):
+      f(bad)
+    for leaf in jax.tree.leaves(jax.jit(f)(jnp.asarray(bad))):
+      assert np.all(np.isnan(np.asarray(leaf)))
+  with pytest.raises(ValueError, match=r"times: expected finite values, got nan at index \(4,\)"):
+    E.ou_loglik(ou, x, np.where(t == 4, np.nan, t))
+  with pytest.raises(ValueError, match=r"surrogate_pvalue: null: .*index \(4,\)"):
+    E.surrogate_pvalue(1.0, bad)
+  assert np.isnan(float(jax.jit(E.surrogate_pvalue)(1.0, jnp.asarray(bad))))
+  res = jax.jit(E.roc)(jnp.asarray(bad), jnp.asarray(x))
+  assert np.isnan(float(res.auc)) and np.all(np.isnan(np.asarray(res.tpr)))
+  err, _ = checkify.checkify(jax.jit(E.roc))(jnp.asarray(bad), jnp.asarray(x))
+  assert "roc: null: expected finite values" in err.get()
+  # LSN simulation: infeasible parameters raise when concrete, give NaN paths (and a checkify error) traced
+  with pytest.raises(ValueError, match="lsn_simulate: params: infeasible"):
+    E.lsn_simulate(key, E.LSNParams(-1.0, 0.0, 1.0, 1.0), t, 5.0, 2)
+  sim = jax.jit(lambda r0: E.lsn_simulate(key, E.LSNParams(r0, 0.0, 4.7, 0.2), t, 5.0, 2))
+  assert np.all(np.isfinite(np.asarray(sim(0.09)))) and np.all(np.isnan(np.asarray(sim(-1.0))))
+  err, _ = checkify.checkify(sim)(-1.0)
+  assert "lsn_simulate: params: infeasible" in err.get()
+
+
+def test_model_simulators_under_jit():
+  key = jax.random.key(1)
+  c = jnp.full(4, 2.0)
+  may = jax.jit(lambda c: E.may_simulate(key, c, record_every=1, x0=5.0))
+  np.testing.assert_allclose(np.asarray(may(c)), np.asarray(E.may_simulate(key, c, record_every=1, x0=5.0)),
+                             rtol=1e-6)
+  assert np.all(np.isnan(np.asarray(may(c.at[2].set(jnp.inf)))))   # inf c used to clip silently to 0
+  with pytest.raises(ValueError, match="may_simulate: x0: required when c is traced"):
+    jax.jit(lambda c: E.may_simulate(key, c, record_every=1))(c)
+  ric = jax.jit(lambda f: E.ricker_simulate(key, f, x0=5.0))
+  assert np.all(np.isnan(np.asarray(ric(jnp.array([0.1, jnp.nan])))))
+  ibm = jax.jit(lambda a: E.ibm_simulate(key, a, n0=3, K=5.0, h=2.0))
+  assert np.all(np.asarray(ibm(jnp.array([0.5, -1.0]))) == -1)
+  assert np.all(np.asarray(ibm(jnp.array([0.5, 0.2]))) >= 0)
+  with pytest.raises(ValueError, match=r"ibm_simulate: a: expected harvest rates >= 0, got -1.0 at index \(1,\)"):
+    E.ibm_simulate(key, np.array([0.5, -1.0]))
+
+
+def test_derivatives_exist_only_where_they_are_not_silent_zeros():
+  """Rolling variance: d m₂ / d x_j = 2 (x_j − x̄_w) / w on its window (closed form, float64); Kendall's τ,
+  p-values, ROC, the Nelder–Mead fits, integer simulators and the host root finders refuse jax.grad."""
+  with jax.enable_x64(True):
+    x = jnp.asarray(np.random.default_rng(42).normal(size=9))
+    g = np.asarray(jax.grad(lambda v: E.rolling_indicators(v, 4).variance[2])(x))
+    w = np.asarray(x)[2:6]
+    expect = np.zeros(9)
+    expect[2:6] = 2 * (w - w.mean()) / 4
+    np.testing.assert_allclose(g, expect, rtol=0, atol=1e-12)
+    refuse = [lambda v: E.kendall_tau(v), lambda v: E.indicator_taus(v, 4).variance,
+              lambda v: E.roc(v[:4], v[4:]).auc, lambda v: E.surrogate_pvalue(v[0], v[1:]),
+              lambda v: E.fit_models(v + 5.0, n_iter=2).lr,
+              lambda v: E.ibm_simulate(jax.random.key(0), jnp.abs(v[:2]), n0=3, K=5.0, h=2.0).astype(v.dtype),
+              lambda v: jnp.asarray(E.may_equilibria(v[0])), lambda v: jnp.asarray(E.ricker_fold(r=v[0])[0])]
+    for f in refuse:
+      with pytest.raises(TypeError, match="not differentiable"):
+        jax.grad(lambda v: jnp.sum(f(v)))(x)

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 
 from theory import paging as P
 
@@ -364,3 +365,103 @@ def test_input_validation():
     P.perturb(jax.random.PRNGKey(0), pages % 2, "sometimes", 0.1)
   with pytest.raises(ValueError, match="rate"):
     P.perturb(jax.random.PRNGKey(0), pages % 2, "flip", 1.5)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Invalid values: concrete inputs raise with the index; under jit a checkify check and a sentinel.
+
+
+def test_out_of_range_ids_raise_with_the_index_when_concrete():
+  pages = np.array([0, 1, 2, 0, 5, 1], np.int32)
+  for call in (lambda: P.simulate(pages, 2, "lru", n_pages=4),
+               lambda: P.simulate_many(np.stack([pages, pages]), 2, "lru", n_pages=4),
+               lambda: P.next_use(pages, n_pages=4),
+               lambda: P.phase_partition(pages, 2, n_pages=4),
+               lambda: P.phase_bits(pages, 2, n_pages=4),
+               lambda: P.discard_bits(pages, 2, n_pages=4)):
+    with pytest.raises(ValueError, match=r"pages: expected values in \[0, 4\), got 5 at index \(4,\)|"
+                                         r"pages: expected values in \[0, 4\), got 5 at index \(0, 4\)"):
+      call()
+  with pytest.raises(ValueError, match=r"simulate: pages: .* got -1 at index \(1,\)"):
+    P.simulate(np.array([0, -1, 1]), 2, "lru")
+  with pytest.raises(ValueError, match=r"bits: expected values in \[0, 2\), got 2 at index \(2,\)"):
+    P.simulate(pages[:4], 2, "discard", bits=[0, 1, 2, 0])
+
+
+def test_out_of_range_ids_under_jit_give_the_sentinel_never_a_wrong_cost():
+  """The issue's case: a valid id sequence plus one request to page n_pages. Unchecked under jit the old
+  scatter silently dropped it (cost one short); now the cost is -1, and checkify reports the id."""
+  valid = np.arange(20) % 5
+  bad = np.r_[valid, 7].astype(np.int32)       # 7 >= n_pages = 5
+  run = jax.jit(lambda p: P.simulate(p, 2, "lru", n_pages=5))
+  ok = run(jnp.asarray(valid, jnp.int32))
+  assert int(ok.cost) == py_lru(list(valid), 2).sum()
+  res = run(jnp.asarray(bad))
+  assert int(res.cost) == -1 and not np.any(np.asarray(res.faults))
+  assert np.all(np.asarray(res.evicted_request) == -1)
+  err, out = checkify.checkify(jax.jit(lambda p: P.simulate(p, 2, "lru", n_pages=5).cost))(jnp.asarray(bad))
+  assert int(out) == -1 and "pages: expected values in [0, 5)" in err.get()
+  err, _ = checkify.checkify(jax.jit(lambda p: P.simulate(p, 2, "lru", n_pages=5).cost))(jnp.asarray(valid))
+  assert err.get() is None
+  # negative ids and bits outside {0, 1} take the same route
+  assert int(run(jnp.asarray(np.r_[valid, -1].astype(np.int32))).cost) == -1
+  follow = jax.jit(lambda p, b: P.simulate(p, 2, "discard", bits=b, n_pages=5).cost)
+  assert int(follow(jnp.asarray(valid), jnp.asarray(np.r_[np.zeros(19), 2], jnp.int32))) == -1
+  # simulate_many: only the invalid replication is marked
+  many = jax.jit(lambda p: P.simulate_many(p, 2, "lru", n_pages=5).cost)
+  costs = np.asarray(many(jnp.asarray(np.stack([bad[:-1], bad[1:]]))))
+  np.testing.assert_array_equal(costs, [py_lru(list(valid), 2).sum(), -1])
+
+
+def test_id_functions_under_jit_mark_invalid_sequences():
+  bad = jnp.asarray([0, 1, 4, 0], jnp.int32)   # 4 >= n_pages = 4
+  good = jnp.asarray([0, 1, 3, 0], jnp.int32)
+  nu = jax.jit(lambda p: P.next_use(p, n_pages=4))
+  np.testing.assert_array_equal(np.asarray(nu(good)), [3, 4, 4, 4])
+  np.testing.assert_array_equal(np.asarray(nu(bad)), [-1] * 4)
+  part = jax.jit(lambda p: P.phase_partition(p, 2, n_pages=4))(bad)
+  assert np.all(np.asarray(part.phase) == -1) and not np.any(np.asarray(part.new)) and int(part.n_phases) == -1
+  for f in (P.phase_bits, P.discard_bits):
+    np.testing.assert_array_equal(np.asarray(jax.jit(lambda p: f(p, 2, n_pages=4))(bad)), [-1] * 4)
+    rows = np.asarray(jax.jit(lambda p: f(p, 2, n_pages=4))(jnp.stack([good, bad])))
+    np.testing.assert_array_equal(rows[0], np.asarray(f(np.asarray(good), 2, n_pages=4)))
+    np.testing.assert_array_equal(rows[1], [-1] * 4)
+    err, _ = checkify.checkify(jax.jit(lambda p: f(p, 2, n_pages=4)))(bad)
+    assert "pages: expected values in [0, 4)" in err.get()
+  with pytest.raises(ValueError, match="n_pages: required when pages is traced"):
+    jax.jit(lambda p: P.phase_bits(p, 2))(good)
+
+
+def test_bits_and_generator_parameters_under_jit():
+  key = jax.random.PRNGKey(3)
+  bits = jnp.asarray([0, 1, 3, 1], jnp.int32)
+  out = np.asarray(jax.jit(lambda b: P.perturb(key, b, "invert"))(bits))
+  np.testing.assert_array_equal(out, [1, 0, -1, 0])
+  err = jax.jit(lambda p, t: P.prediction_errors(p, t))(jnp.stack([bits, bits % 2]), jnp.ones((2, 4), jnp.int32))
+  np.testing.assert_array_equal(np.asarray(err.eta0), [-1, 1])
+  np.testing.assert_array_equal(np.asarray(err.eta1), [-1, 0])
+  # a traced probability: the same draw as the concrete one when valid, the -1 sentinel when not
+  flip = jax.jit(lambda r: P.perturb(key, bits % 2, "flip", r))
+  np.testing.assert_array_equal(np.asarray(flip(0.5)), np.asarray(P.perturb(key, bits % 2, "flip", 0.5)))
+  z = jax.jit(lambda a: P.zipf(key, 6, 4, a))
+  np.testing.assert_array_equal(np.asarray(z(1.0)), np.asarray(P.zipf(key, 6, 4, 1.0)))
+  np.testing.assert_array_equal(np.asarray(z(-1.0)), [-1] * 6)
+  err, _ = checkify.checkify(z)(jnp.float32(jnp.inf))
+  assert "alpha: expected a finite number >= 0" in err.get()
+  ls = jax.jit(lambda q: P.loop_scan(key, 8, 6, 2, q))
+  np.testing.assert_array_equal(np.asarray(ls(0.7)), np.asarray(P.loop_scan(key, 8, 6, 2, 0.7)))
+  np.testing.assert_array_equal(np.asarray(ls(1.5)), [-1] * 8)
+  mp = jax.jit(lambda q: P.markov_phase(key, 8, 6, 2, 3, p_switch=q))
+  np.testing.assert_array_equal(np.asarray(mp(2.0)), [-1] * 8)
+
+
+def test_generators_refuse_differentiation():
+  """Samplers of integer ids have no derivative in their float parameters: jax.grad raises, not 0."""
+  key = jax.random.PRNGKey(0)
+  cases = [lambda r: P.perturb(key, jnp.array([0, 1, 1]), "flip", r),
+           lambda a: P.zipf(key, 5, 4, a),
+           lambda q: P.loop_scan(key, 8, 6, 2, q),
+           lambda q: P.markov_phase(key, 8, 6, 2, 3, p_switch=q)]
+  for f in cases:
+    with pytest.raises(TypeError, match="not differentiable"):
+      jax.grad(lambda v: f(v).astype(jnp.float32).sum())(0.5)

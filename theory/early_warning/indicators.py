@@ -16,6 +16,20 @@ Conventions (those of the ``ewstools`` / ``earlywarnings`` packages the paper's 
   and coefficient of variation √m₂ / (window mean of the *undetrended* series).
 - Kendall's τ-b between an indicator series and time (or any second series), with ties handled as in
   ``scipy.stats.kendalltau``: τ_b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)).
+
+Non-finite data (NaN policy). Every function here checks its series: concrete inputs holding NaN or ±inf
+raise ``ValueError`` naming the argument, the function and the first bad index
+(``kernels.common.checks.check_finite``). Under ``jit`` / ``vmap`` (traced inputs) the check is a
+``checkify`` debug check (``checkify.checkify(jax.jit(f))`` reports it) and the unchecked result is NaN in
+*every* floating output of the affected series (each series along the last axis is one unit: other
+series of a batch are unaffected), never a partly valid row. Indicator values that are NaN because a
+window is constant (zero variance) are a property of the data, not an error: :func:`indicator_taus`
+passes them on (their τ is NaN).
+
+Derivatives: the rolling indicators, the detrending, the AR(1) fit, the surrogates and the bootstrap
+are differentiable in the series. Kendall's τ, Monte Carlo p-values and ROC curves are piecewise constant
+(they depend on the data only through orderings): differentiating them raises ``TypeError`` rather than
+returning a zero gradient.
 """
 from __future__ import annotations
 
@@ -26,7 +40,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kernels.common.checks import check_finite, is_concrete, no_grad
+
 Array = jax.Array
+_PKG = "theory.early_warning"
 
 INDICATORS = ("variance", "sd", "cv", "ac1", "skewness", "kurtosis", "return_rate")
 
@@ -56,22 +73,51 @@ class ROC(NamedTuple):
   auc_se: Array
 
 
-def _check_series(name: str, x, min_len: int = 2) -> Array:
+def _check_series(name: str, x, min_len: int = 2, fn: str = _PKG, finite: bool = True) -> Array:
+  """A real array ``[..., N]`` (N >= ``min_len``) as floats; finite values checked (see the module's NaN
+  policy) unless ``finite=False``."""
   if isinstance(x, bool) or x is None:
-    raise TypeError(f"{name}: expected a real array [..., N], got {x!r}")
+    raise TypeError(f"{fn}: {name}: expected a real array [..., N], got {x!r}")
   arr = jnp.asarray(x)
   if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)):
-    raise TypeError(f"{name}: expected real values, got dtype {arr.dtype}")
+    raise TypeError(f"{fn}: {name}: expected real values, got dtype {arr.dtype}")
   if arr.ndim < 1 or arr.shape[-1] < min_len:
-    raise ValueError(f"{name}: expected shape [..., N] with N >= {min_len}, got shape {arr.shape}")
-  return arr.astype(jnp.result_type(float))
+    raise ValueError(f"{fn}: {name}: expected shape [..., N] with N >= {min_len}, got shape {arr.shape}")
+  if finite:
+    check_finite(x if is_concrete(x) else arr, name, fn)
+  return arr.astype(jnp.promote_types(arr.dtype, jnp.result_type(float)))
 
 
-def _check_fraction(name: str, v, lo_open: float = 0.0, hi: float = 1.0) -> float:
+def _series_bad(*xs: Array) -> Array | None:
+  """Per-series flag ``[...]`` of non-finite values (None for concrete inputs, which were checked)."""
+  if all(is_concrete(x) for x in xs):
+    return None
+  bad = None
+  for x in xs:
+    b = jnp.any(~jnp.isfinite(x), axis=-1)
+    bad = b if bad is None else bad | b
+  return bad
+
+
+def _poison(bad: Array | None, tree, extra_dims: int = 1):
+  """NaN in every floating leaf where ``bad`` (leaves ``[..., *extra]`` with ``extra_dims`` trailing axes)."""
+  if bad is None:
+    return tree
+
+  def leaf(v):
+    if not jnp.issubdtype(v.dtype, jnp.inexact):
+      return v
+    b = bad.reshape(bad.shape + (1,) * extra_dims) if extra_dims else bad
+    return jnp.where(b, jnp.asarray(jnp.nan, v.dtype), v)
+
+  return jax.tree.map(leaf, tree)
+
+
+def _check_fraction(name: str, v, lo_open: float = 0.0, hi: float = 1.0, fn: str = _PKG) -> float:
   if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-    raise TypeError(f"{name}: expected a real number in ({lo_open}, {hi}], got {type(v).__name__} {v!r}")
+    raise TypeError(f"{fn}: {name}: expected a real number in ({lo_open}, {hi}], got {type(v).__name__} {v!r}")
   if not (lo_open < float(v) <= hi):
-    raise ValueError(f"{name}: expected a number in ({lo_open}, {hi}], got {v!r}")
+    raise ValueError(f"{fn}: {name}: expected a number in ({lo_open}, {hi}], got {v!r}")
   return float(v)
 
 
@@ -96,10 +142,16 @@ def gaussian_detrend(x, bandwidth: float) -> tuple[Array, Array]:
     bandwidth: fraction bw ∈ (0, 1] of N; kernel standard deviation σ_k = (0.25/0.675) · bw · N samples.
 
   Returns:
-    ``(trend, residuals)``, both ``[..., N]``.
+    ``(trend, residuals)``, both ``[..., N]`` (NaN for a series with a non-finite value under ``jit``;
+    concrete inputs with one raise ``ValueError``).
   """
-  x = _check_series("x", x)
-  bw = _check_fraction("bandwidth", bandwidth)
+  fn = f"{_PKG}.gaussian_detrend"
+  x = _check_series("x", x, fn=fn)
+  bw = _check_fraction("bandwidth", bandwidth, fn=fn)
+  return _poison(_series_bad(x), _detrend(x, bw))
+
+
+def _detrend(x: Array, bw: float) -> tuple[Array, Array]:
   sigma_k = 0.25 / 0.675 * bw * x.shape[-1]
   trend = _kernel_smooth(x, float(sigma_k))
   return trend, x - trend
@@ -150,19 +202,26 @@ def rolling_indicators(x, window, *, bandwidth: float | None = None) -> Indicato
     bandwidth: detrending bandwidth fraction (see :func:`gaussian_detrend`); None: no detrending.
 
   Returns:
-    :class:`Indicators`, each ``[..., N − w + 1]``.
+    :class:`Indicators`, each ``[..., N − w + 1]``. A series holding NaN / ±inf raises ``ValueError`` (naming
+    ``x`` and the index) when concrete; under ``jit`` every indicator of that series is NaN (and
+    ``checkify`` reports it).
   """
-  x = _check_series("x", x, min_len=4)
+  fn = f"{_PKG}.rolling_indicators"
+  x = _check_series("x", x, min_len=4, fn=fn)
+  return _poison(_series_bad(x), _indicators(x, window, bandwidth, fn))
+
+
+def _indicators(x: Array, window, bandwidth, fn: str) -> Indicators:
   n = x.shape[-1]
   if isinstance(window, bool) or not isinstance(window, (int, float, np.integer, np.floating)):
-    raise TypeError(f"window: expected an int (samples) or a float fraction of N, got {type(window).__name__}")
-  w = int(window) if isinstance(window, (int, np.integer)) else int(round(_check_fraction("window", window) * n))
+    raise TypeError(f"{fn}: window: expected an int (samples) or a float fraction of N, got {type(window).__name__}")
+  w = int(window) if isinstance(window, (int, np.integer)) else int(round(_check_fraction("window", window, fn=fn) * n))
   if not 4 <= w <= n:
-    raise ValueError(f"window: expected a width in [4, N = {n}] samples, got {w}")
+    raise ValueError(f"{fn}: window: expected a width in [4, N = {n}] samples, got {w}")
   if bandwidth is None:
     resid = x
   else:
-    _, resid = gaussian_detrend(x, bandwidth)
+    _, resid = _detrend(x, _check_fraction("bandwidth", bandwidth, fn=fn))
   return _rolling(resid, x, w)
 
 
@@ -199,22 +258,41 @@ def kendall_tau(x, y=None) -> Array:
 
   Returns:
     ``[...]`` τ-b in [−1, 1]; NaN when either series is constant. O(N²) time, O(N) memory per series.
+    Non-finite values: ``ValueError`` naming the argument and index (concrete), NaN for that series under
+    ``jit``. τ is piecewise constant in ``x`` and ``y``: differentiating raises ``TypeError``.
   """
-  x = _check_series("x", x)
+  fn = f"{_PKG}.kendall_tau"
+  x = _check_series("x", x, fn=fn)
   if y is None:
     y = jnp.broadcast_to(jnp.arange(x.shape[-1], dtype=x.dtype), x.shape)
   else:
-    y = _check_series("y", y)
+    y = _check_series("y", y, fn=fn)
     if y.shape[-1] != x.shape[-1]:
-      raise ValueError(f"y: expected the same length N = {x.shape[-1]} as x, got shape {y.shape}")
+      raise ValueError(f"{fn}: y: expected the same length N = {x.shape[-1]} as x, got shape {y.shape}")
+    try:
+      jnp.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+      raise ValueError(f"{fn}: x, y: expected batch shapes that broadcast against each other, got x "
+                       f"{tuple(x.shape)} and y {tuple(y.shape)}") from None
     x, y = jnp.broadcast_arrays(x, y)
-  return _kendall(x, y)
+  bad = _series_bad(x, y)
+  what = f"{fn} (Kendall's τ, piecewise constant)"
+  return _poison(bad, _kendall(no_grad(x, f"{what} in x"), no_grad(y, f"{what} in y")), extra_dims=0)
 
 
 def indicator_taus(x, window, *, bandwidth: float | None = None) -> Indicators:
-  """Kendall τ of every rolling indicator against time: each field ``[...]``."""
-  ind = rolling_indicators(x, window, bandwidth=bandwidth)
-  return Indicators(*(kendall_tau(v) for v in ind))
+  """Kendall τ of every rolling indicator against time: each field ``[...]``.
+
+  ``x``: as :func:`rolling_indicators` (the non-finite check and policy apply to ``x``; an indicator that
+  is NaN because a window is constant gives τ NaN). Piecewise constant in ``x``: differentiating raises
+  ``TypeError``.
+  """
+  fn = f"{_PKG}.indicator_taus"
+  x = _check_series("x", x, min_len=4, fn=fn)
+  ind = _indicators(no_grad(x, f"{fn} (Kendall's τ, piecewise constant) in x"), window, bandwidth, fn)
+  taus = Indicators(*(_kendall(v, jnp.broadcast_to(jnp.arange(v.shape[-1], dtype=v.dtype), v.shape))
+                      for v in ind))
+  return _poison(_series_bad(x), taus, extra_dims=0)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -239,8 +317,10 @@ def _ar1_fit(x: Array) -> AR1Fit:
 
 
 def ar1_fit(x) -> AR1Fit:
-  """Ordinary-least-squares AR(1) fit along the last axis of ``x: [..., N]`` (the conditional Gaussian MLE)."""
-  return _ar1_fit(_check_series("x", x, min_len=3))
+  """Ordinary-least-squares AR(1) fit along the last axis of ``x: [..., N]`` (the conditional Gaussian MLE);
+  non-finite values: the module's NaN policy."""
+  x = _check_series("x", x, min_len=3, fn=f"{_PKG}.ar1_fit")
+  return _poison(_series_bad(x), _ar1_fit(x), extra_dims=0)
 
 
 @functools.partial(jax.jit, static_argnames=("n", "n_surrogates"))
@@ -263,39 +343,62 @@ def ar1_surrogates(key: Array, x, n_surrogates: int) -> Array:
   """Stationary AR(1) surrogates of a 1-D series (the "no trend" null of the indicator tests).
 
   Fits :func:`ar1_fit` to ``x: [N]`` and simulates ``[n_surrogates, N]`` stationary paths with the fitted
-  mean, φ and innovation sd (the first point drawn from the stationary law).
+  mean, φ and innovation sd (the first point drawn from the stationary law). Differentiable in ``x``
+  (pathwise, given the key); non-finite ``x``: the module's NaN policy (all surrogates NaN under ``jit``).
   """
-  x = _check_series("x", x, min_len=3)
+  fn = f"{_PKG}.ar1_surrogates"
+  x = _check_series("x", x, min_len=3, fn=fn)
   if x.ndim != 1:
-    raise ValueError(f"x: expected a 1-D series [N], got shape {x.shape}")
+    raise ValueError(f"{fn}: x: expected a 1-D series [N], got shape {x.shape}")
   if isinstance(n_surrogates, bool) or not isinstance(n_surrogates, (int, np.integer)) or n_surrogates < 1:
-    raise ValueError(f"n_surrogates: expected an int >= 1, got {n_surrogates!r}")
-  return _ar1_surrogates(key, _ar1_fit(x), x.shape[0], int(n_surrogates))
+    raise ValueError(f"{fn}: n_surrogates: expected an int >= 1, got {n_surrogates!r}")
+  out = _ar1_surrogates(key, _ar1_fit(x), x.shape[0], int(n_surrogates))
+  return _poison(_series_bad(x), out, extra_dims=2)
 
 
 def block_bootstrap(key: Array, x, block: int, n_boot: int) -> Array:
   """Circular block bootstrap of a 1-D series: ``[n_boot, N]`` built from blocks of ``block`` consecutive
-  (circularly wrapped) samples with uniform random starts."""
-  x = _check_series("x", x)
+  (circularly wrapped) samples with uniform random starts. Differentiable in ``x`` (a gather); non-finite
+  ``x``: the module's NaN policy (every replicate NaN under ``jit``)."""
+  fn = f"{_PKG}.block_bootstrap"
+  x = _check_series("x", x, fn=fn)
   if x.ndim != 1:
-    raise ValueError(f"x: expected a 1-D series [N], got shape {x.shape}")
+    raise ValueError(f"{fn}: x: expected a 1-D series [N], got shape {x.shape}")
   n = x.shape[0]
   if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or not 1 <= block <= n:
-    raise ValueError(f"block: expected an int in [1, N = {n}], got {block!r}")
+    raise ValueError(f"{fn}: block: expected an int in [1, N = {n}], got {block!r}")
   if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
-    raise ValueError(f"n_boot: expected an int >= 1, got {n_boot!r}")
+    raise ValueError(f"{fn}: n_boot: expected an int >= 1, got {n_boot!r}")
   n_blocks = -(-n // block)
   starts = jax.random.randint(key, (n_boot, n_blocks), 0, n)
   idx = (starts[..., None] + jnp.arange(block)) % n
-  return x[idx.reshape(n_boot, -1)[:, :n]]
+  return _poison(_series_bad(x), x[idx.reshape(n_boot, -1)[:, :n]], extra_dims=2)
 
 
 def surrogate_pvalue(observed, null) -> Array:
   """One-sided Monte Carlo p-value (1 + #{null ≥ observed}) / (1 + n_null) along the last axis of
-  ``null: [..., n_null]`` for ``observed: [...]``."""
-  null = _check_series("null", null, min_len=1)
+  ``null: [..., n_null]`` for ``observed: [...]`` (broadcast against ``null``'s batch dims). Non-finite
+  values: ``ValueError`` naming the argument and index (concrete), NaN under ``jit``. A count, so
+  piecewise constant: differentiating raises ``TypeError``."""
+  fn = f"{_PKG}.surrogate_pvalue"
+  null = _check_series("null", null, min_len=1, fn=fn)
+  if isinstance(observed, bool) or not jnp.issubdtype(jnp.result_type(observed), jnp.number) or \
+      jnp.issubdtype(jnp.result_type(observed), jnp.complexfloating):
+    raise TypeError(f"{fn}: observed: expected real values, got {observed!r}")
   obs = jnp.asarray(observed, null.dtype)
-  return (1.0 + jnp.sum(null >= obs[..., None], -1)) / (1.0 + null.shape[-1])
+  try:
+    batch = jnp.broadcast_shapes(obs.shape, null.shape[:-1])
+  except ValueError:
+    raise ValueError(f"{fn}: observed, null: expected observed's shape to broadcast with null's batch "
+                     f"shape {tuple(null.shape[:-1])} [..., n_null], got observed {tuple(obs.shape)}") from None
+  check_finite(observed if is_concrete(observed) else obs, "observed", fn)
+  what = f"{fn} (a count, piecewise constant)"
+  p = (1.0 + jnp.sum(no_grad(null, f"{what} in null") >= no_grad(obs, f"{what} in observed")[..., None], -1)) \
+      / (1.0 + null.shape[-1])
+  if is_concrete(null) and is_concrete(obs):
+    return p
+  bad = jnp.broadcast_to(jnp.any(~jnp.isfinite(null), -1), batch) | jnp.broadcast_to(~jnp.isfinite(obs), batch)
+  return jnp.where(bad, jnp.nan, p)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -324,12 +427,19 @@ def roc(null, test) -> ROC:
     test: ``[n_test]`` statistic on test replicates.
 
   Returns:
-    :class:`ROC`; identical samples give AUC exactly ½.
+    :class:`ROC`; identical samples give AUC exactly ½. Non-finite scores: ``ValueError`` naming the
+    argument and index (concrete; drop NaN indicators first); under ``jit`` ``fpr``, ``tpr``, ``auc`` and
+    ``auc_se`` are NaN. Piecewise constant in the scores: differentiating raises ``TypeError``.
   """
-  null = _check_series("null", null)
-  test = _check_series("test", test)
+  fn = f"{_PKG}.roc"
+  null = _check_series("null", null, fn=fn)
+  test = _check_series("test", test, fn=fn)
   if null.ndim != 1 or test.ndim != 1:
-    raise ValueError(f"null, test: expected 1-D arrays, got shapes {null.shape} and {test.shape}")
-  if not bool(jnp.all(jnp.isfinite(null))) or not bool(jnp.all(jnp.isfinite(test))):
-    raise ValueError("null, test: expected finite values (drop NaN indicators first)")
-  return _roc(null, test)
+    raise ValueError(f"{fn}: null, test: expected 1-D arrays, got shapes {null.shape} and {test.shape}")
+  what = f"{fn} (ranks, piecewise constant)"
+  out = _roc(no_grad(null, f"{what} in null"), no_grad(test, f"{what} in test"))
+  bad = _series_bad(null, test)
+  if bad is None:
+    return out
+  nan = lambda v: jnp.where(bad, jnp.nan, v)  # noqa: E731
+  return out._replace(fpr=nan(out.fpr), tpr=nan(out.tpr), auc=nan(out.auc), auc_se=nan(out.auc_se))

@@ -16,6 +16,14 @@ eigenvalue goes to 0 and critical slowing down precedes the shift.
   n > 0), simulated exactly by Gillespie's direct method under ``lax.while_loop``. Its mean-field ODE
   dn/dt = b(n) − d(n) has a fold where a(n) = b(n) − e n is maximal: 2 K h² n = (n² + h²)² (e = 0.5,
   K = 1000, h = 200: a_c ≈ 202.1 at n ≈ 360).
+
+Inputs: the simulators check their per-step parameter arrays (``c``, ``F``, ``a``): concrete values with NaN
+/ ±inf raise ``ValueError`` naming the argument and the index; under ``jit`` a ``checkify`` debug check and
+the unchecked output is NaN everywhere (``ibm_simulate``, whose counts are integers: -1 everywhere, also
+for a negative harvest). ``may_simulate`` / ``ricker_simulate`` are differentiable pathwise (given the key)
+in the ramp and ``x0``; ``ibm_simulate`` returns integer counts, so differentiating it in ``a`` raises
+``TypeError``. The equilibria and folds are host (numpy float64) computations: a traced argument raises
+``TypeError`` (they are neither traceable nor differentiable).
 """
 from __future__ import annotations
 
@@ -26,10 +34,13 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 
+from kernels.common.checks import check_finite, is_concrete, no_grad
 from theory.common import sde
 
 Array = jax.Array
+_PKG = "theory.early_warning"
 
 
 class Fold(NamedTuple):
@@ -38,21 +49,53 @@ class Fold(NamedTuple):
   state: float
 
 
-def _pos(name: str, v) -> float:
-  if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-    raise TypeError(f"{name}: expected a positive real number, got {type(v).__name__} {v!r}")
-  if not (math.isfinite(float(v)) and float(v) > 0):
-    raise ValueError(f"{name}: expected a finite number > 0, got {v!r}")
+def _host_real(name: str, v, fn: str) -> float:
+  """A concrete finite real number for a host (numpy float64) computation."""
+  if isinstance(v, jax.core.Tracer):
+    raise TypeError(f"{fn}: {name}: computed on the host in numpy float64, not traceable or differentiable "
+                    f"(not differentiable under jax.grad, not usable under jit); got a traced value")
+  if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) and \
+      not (isinstance(v, (np.ndarray, jax.Array)) and np.ndim(v) == 0):
+    raise TypeError(f"{fn}: {name}: expected a real number, got {type(v).__name__} {v!r}")
+  if not math.isfinite(float(v)):
+    raise ValueError(f"{fn}: {name}: expected a finite number, got {v!r}")
   return float(v)
 
 
-def _ramp(name: str, v, min_len: int = 1) -> Array:
+def _pos(name: str, v, fn: str = _PKG) -> float:
+  if isinstance(v, jax.core.Tracer):
+    _host_real(name, v, fn)
+  if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+    raise TypeError(f"{fn}: {name}: expected a positive real number, got {type(v).__name__} {v!r}")
+  if not (math.isfinite(float(v)) and float(v) > 0):
+    raise ValueError(f"{fn}: {name}: expected a finite number > 0, got {v!r}")
+  return float(v)
+
+
+def _ramp(name: str, v, fn: str, min_len: int = 1) -> Array:
+  if isinstance(v, bool) or not jnp.issubdtype(jnp.result_type(v), jnp.number) or \
+      jnp.issubdtype(jnp.result_type(v), jnp.complexfloating):
+    raise TypeError(f"{fn}: {name}: expected a real per-step array, got {v!r}")
   arr = jnp.asarray(v, jnp.result_type(float))
   if arr.ndim != 1 or arr.shape[0] < min_len:
-    raise ValueError(f"{name}: expected a 1-D per-step array of length >= {min_len}, got shape {arr.shape}")
-  if not isinstance(arr, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(arr))):
-    raise ValueError(f"{name}: expected finite values")
+    raise ValueError(f"{fn}: {name}: expected a 1-D per-step array of length >= {min_len}, got shape {arr.shape}")
+  check_finite(v if is_concrete(v) else arr, name, fn)
   return arr
+
+
+def _nan_unless_finite(out: Array, ramp: Array) -> Array:
+  """The unchecked-jit policy: NaN everywhere when the (traced) ramp holds a non-finite value."""
+  if is_concrete(ramp):
+    return out
+  return jnp.where(jnp.all(jnp.isfinite(ramp)), out, jnp.asarray(jnp.nan, out.dtype))
+
+
+def _need(p, keys: tuple[str, ...], fn: str) -> None:
+  if not isinstance(p, dict):
+    raise TypeError(f"{fn}: p: expected a dict of parameters with keys {keys}, got {type(p).__name__}")
+  missing = [k for k in keys if k not in p]
+  if missing:
+    raise ValueError(f"{fn}: p: expected keys {keys}, missing {missing}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -61,11 +104,13 @@ def _ramp(name: str, v, min_len: int = 1) -> Array:
 
 def may_drift(x: Array, p: dict) -> Array:
   """Drift r x (1 − x/K) − c x² / (x² + h²) for one step's parameters ``p`` (keys r, K, h, c, sigma)."""
+  _need(p, ("r", "K", "h", "c"), f"{_PKG}.may_drift")
   return p["r"] * x * (1 - x / p["K"]) - p["c"] * x ** 2 / (x ** 2 + p["h"] ** 2)
 
 
 def may_diffusion(x: Array, p: dict) -> Array:
-  """Additive noise amplitude σ."""
+  """Additive noise amplitude σ (key ``sigma`` of ``p``), broadcast to ``x``'s shape."""
+  _need(p, ("sigma",), f"{_PKG}.may_diffusion")
   return jnp.broadcast_to(p["sigma"], jnp.shape(x))
 
 
@@ -77,25 +122,34 @@ def may_simulate(key: Array, c, *, r: float = 1.0, K: float = 10.0, h: float = 1
   absorbing for the deterministic part). ``x0`` defaults to the upper equilibrium at ``c[0]``.
 
   Returns:
-    ``[n_paths, n_steps // record_every + 1]`` (or ``[n_steps // record_every + 1]``).
+    ``[n_paths, n_steps // record_every + 1]`` (or ``[n_steps // record_every + 1]``); NaN everywhere for a
+    traced ``c`` holding NaN / inf (concrete: ``ValueError`` naming ``c`` and the index).
   """
-  c = _ramp("c", c)
-  r, K, h = _pos("r", r), _pos("K", K), _pos("h", h)
+  fn = f"{_PKG}.may_simulate"
+  c = _ramp("c", c, fn)
+  r, K, h = _pos("r", r, fn), _pos("K", K, fn), _pos("h", h, fn)
+  if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating, np.integer)) or \
+      not (math.isfinite(float(sigma)) and float(sigma) >= 0):
+    raise ValueError(f"{fn}: sigma: expected a finite number >= 0, got {sigma!r}")
   sigma = float(sigma)
-  if not sigma >= 0:
-    raise ValueError(f"sigma: expected a number >= 0, got {sigma!r}")
   if x0 is None:
+    if not is_concrete(c):
+      raise ValueError(f"{fn}: x0: required when c is traced (the default, the upper equilibrium at c[0], is "
+                       "computed on the host)")
     x0 = may_equilibria(float(c[0]), r=r, K=K, h=h)[-1]
   n = c.shape[0]
   params = dict(r=jnp.full(n, r), K=jnp.full(n, K), h=jnp.full(n, h), c=c, sigma=jnp.full(n, sigma))
-  return sde.euler_maruyama(key, may_drift, may_diffusion, x0, params, dt=dt, record_every=record_every,
-                            n_paths=n_paths, lower=0.0)
+  out = sde.euler_maruyama(key, may_drift, may_diffusion, x0, params, dt=dt, record_every=record_every,
+                           n_paths=n_paths, lower=0.0)
+  return _nan_unless_finite(out, c)
 
 
 def may_equilibria(c: float, *, r: float = 1.0, K: float = 10.0, h: float = 1.0) -> np.ndarray:
   """Positive equilibria of May's model at grazing rate ``c`` (ascending; host numpy, float64)."""
-  r, K, h = _pos("r", r), _pos("K", K), _pos("h", h)
-  roots = np.roots([r / K, -r, r * h ** 2 / K + float(c), -r * h ** 2])
+  fn = f"{_PKG}.may_equilibria"
+  c = _host_real("c", c, fn)
+  r, K, h = _pos("r", r, fn), _pos("K", K, fn), _pos("h", h, fn)
+  roots = np.roots([r / K, -r, r * h ** 2 / K + c, -r * h ** 2])
   real = np.sort(roots[np.abs(roots.imag) < 1e-9].real)
   return real[real > 0]
 
@@ -103,11 +157,12 @@ def may_equilibria(c: float, *, r: float = 1.0, K: float = 10.0, h: float = 1.0)
 def may_folds(*, r: float = 1.0, K: float = 10.0, h: float = 1.0) -> tuple[Fold, Fold]:
   """The two folds of May's model ``(lower, upper)``: c where the lower branch (as c decreases) and the upper
   branch (as c increases) end. Critical points of c(x) = r (1 − x/K)(x + h²/x): 2x³ − K x² + K h² = 0."""
-  r, K, h = _pos("r", r), _pos("K", K), _pos("h", h)
+  fn = f"{_PKG}.may_folds"
+  r, K, h = _pos("r", r, fn), _pos("K", K, fn), _pos("h", h, fn)
   roots = np.roots([2.0, -K, 0.0, K * h ** 2])
   xs = np.sort(roots[(np.abs(roots.imag) < 1e-9) & (roots.real > 0)].real)
   if xs.size != 2:
-    raise ValueError(f"r, K, h: the model has no fold for r={r}, K={K}, h={h} (critical points {xs})")
+    raise ValueError(f"{fn}: r, K, h: the model has no fold for r={r}, K={K}, h={h} (critical points {xs})")
   cx = lambda x: r * (1 - x / K) * (x + h ** 2 / x)
   return Fold(float(cx(xs[0])), float(xs[0])), Fold(float(cx(xs[1])), float(xs[1]))
 
@@ -132,15 +187,30 @@ def _ricker_core(key: Array, F: Array, x0: Array, r: Array, k: Array, h: Array, 
 def ricker_simulate(key: Array, F, *, r: float = 0.75, k: float = 10.0, h: float = 0.75, sigma: float = 0.02,
                     x0: float | None = None, n_paths: int | None = None) -> Array:
   """Ricker map with harvest rate ``F: [n_steps]`` per step; ``[n_paths, n_steps + 1]`` (or ``[n_steps + 1]``).
-  ``x0`` defaults to the upper equilibrium at ``F[0]``."""
-  F = _ramp("F", F)
-  r, k, h = _pos("r", r), _pos("k", k), _pos("h", h)
+  ``x0`` defaults to the upper equilibrium at ``F[0]`` (required when ``F`` is traced). Differentiable
+  pathwise in ``F`` and ``x0``; NaN everywhere for a traced ``F`` holding NaN / inf (concrete: ``ValueError``
+  naming ``F`` and the index)."""
+  fn = f"{_PKG}.ricker_simulate"
+  F = _ramp("F", F, fn)
+  r, k, h = _pos("r", r, fn), _pos("k", k, fn), _pos("h", h, fn)
+  if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating, np.integer)) or \
+      not (math.isfinite(float(sigma)) and float(sigma) >= 0):
+    raise ValueError(f"{fn}: sigma: expected a finite number >= 0, got {sigma!r}")
+  if n_paths is not None and (isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer))
+                              or n_paths < 1):
+    raise ValueError(f"{fn}: n_paths: expected None or an int >= 1, got {n_paths!r}")
   if x0 is None:
+    if not is_concrete(F):
+      raise ValueError(f"{fn}: x0: required when F is traced (the default equilibrium is computed on the host)")
     x0 = ricker_equilibria(float(F[0]), r=r, k=k, h=h)[-1]
+  if jnp.ndim(x0) != 0:
+    raise ValueError(f"{fn}: x0: expected a scalar start value, got shape {jnp.shape(x0)}")
+  check_finite(x0, "x0", fn)
   n = 1 if n_paths is None else int(n_paths)
   dt = jnp.result_type(float)
-  x0a = jnp.full((n,), float(x0), dt)
+  x0a = jnp.full((n,), x0, dt)
   out = _ricker_core(key, F, x0a, *(jnp.asarray(v, dt) for v in (r, k, h, float(sigma)))).T
+  out = _nan_unless_finite(out, F)
   return out[0] if n_paths is None else out
 
 
@@ -152,6 +222,9 @@ def _ricker_harvest(x: np.ndarray, r: float, k: float, h: float) -> np.ndarray:
 def ricker_equilibria(F: float, *, r: float = 0.75, k: float = 10.0, h: float = 0.75) -> np.ndarray:
   """Positive fixed points of the deterministic Ricker–harvest map at ``F`` (ascending; host float64, by a
   fine grid plus bisection on F(x) − F)."""
+  fn = f"{_PKG}.ricker_equilibria"
+  F = _host_real("F", F, fn)
+  r, k, h = _pos("r", r, fn), _pos("k", k, fn), _pos("h", h, fn)
   xs = np.linspace(1e-6, k, 20001)
   g = _ricker_harvest(xs, r, k, h) - F
   out = []
@@ -170,12 +243,13 @@ def ricker_equilibria(F: float, *, r: float = 0.75, k: float = 10.0, h: float = 
 def ricker_fold(*, r: float = 0.75, k: float = 10.0, h: float = 0.75) -> Fold:
   """The fold of the upper branch: the interior local maximum of F(x) on (0, k) (F → ∞ as x → 0, so the
   global maximum is not it), located on a fine grid and refined by golden-section search."""
-  r, k, h = _pos("r", r), _pos("k", k), _pos("h", h)
+  fn = f"{_PKG}.ricker_fold"
+  r, k, h = _pos("r", r, fn), _pos("k", k, fn), _pos("h", h, fn)
   xs = np.linspace(k * 1e-4, k, 40001)
   d = np.diff(_ricker_harvest(xs, r, k, h))
   peaks = np.nonzero((d[:-1] > 0) & (d[1:] <= 0))[0]
   if peaks.size == 0:
-    raise ValueError(f"r, k, h: the Ricker-harvest map has no fold for r={r}, k={k}, h={h}")
+    raise ValueError(f"{fn}: r, k, h: the Ricker-harvest map has no fold for r={r}, k={k}, h={h}")
   i = int(peaks[-1]) + 1
   lo, hi = xs[i - 1], xs[i + 1]
   g = (math.sqrt(5) - 1) / 2
@@ -246,14 +320,28 @@ def ibm_simulate(key: Array, a, *, e: float = 0.5, K: float = 1000.0, h: float =
     max_events: safety cap on events per interval (the loop stops there; raise it for large K).
 
   Returns:
-    int32 counts ``[n_paths, n_intervals + 1]`` (or ``[n_intervals + 1]``) at times k · dt_record.
+    int32 counts ``[n_paths, n_intervals + 1]`` (or ``[n_intervals + 1]``) at times k · dt_record; -1
+    everywhere for a traced ``a`` that is non-finite or negative (concrete: ``ValueError`` with the index).
+    Integer-valued: differentiating with respect to ``a`` raises ``TypeError``.
   """
-  a = _ramp("a", a)
-  if not isinstance(a, jax.core.Tracer) and bool(jnp.any(a < 0)):
-    raise ValueError("a: expected harvest rates >= 0")
-  e, K, h, dt_record = _pos("e", e), _pos("K", K), _pos("h", h), _pos("dt_record", dt_record)
+  fn = f"{_PKG}.ibm_simulate"
+  a = _ramp("a", a, fn)
+  if is_concrete(a):
+    neg = np.asarray(a) < 0
+    if neg.any():
+      i = int(np.argmax(neg))
+      raise ValueError(f"{fn}: a: expected harvest rates >= 0, got {float(a[i])} at index ({i},)")
+  else:
+    checkify.debug_check(jnp.all(a >= 0), f"{fn}: a: expected harvest rates >= 0")
+  a = no_grad(a, f"{fn} (integer counts) in a")
+  e, K, h, dt_record = _pos("e", e, fn), _pos("K", K, fn), _pos("h", h, fn), _pos("dt_record", dt_record, fn)
   if isinstance(n0, bool) or not isinstance(n0, (int, np.integer)) or n0 < 0:
-    raise ValueError(f"n0: expected an int >= 0, got {n0!r}")
+    raise ValueError(f"{fn}: n0: expected an int >= 0, got {n0!r}")
+  if n_paths is not None and (isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer))
+                              or n_paths < 1):
+    raise ValueError(f"{fn}: n_paths: expected None or an int >= 1, got {n_paths!r}")
+  if isinstance(max_events, bool) or not isinstance(max_events, (int, np.integer)) or max_events < 1:
+    raise ValueError(f"{fn}: max_events: expected an int >= 1, got {max_events!r}")
   n = 1 if n_paths is None else int(n_paths)
   dt = jnp.result_type(float)
   keys = jax.random.split(key, n)
@@ -261,17 +349,20 @@ def ibm_simulate(key: Array, a, *, e: float = 0.5, K: float = 1000.0, h: float =
                                      jnp.asarray(e, dt), jnp.asarray(K, dt), jnp.asarray(h, dt),
                                      max_events=int(max_events))[0])
   out = run(keys)
+  if not is_concrete(a):
+    out = jnp.where(jnp.all(jnp.isfinite(a) & (a >= 0)), out, -1)
   return out[0] if n_paths is None else out
 
 
 def ibm_fold(*, e: float = 0.5, K: float = 1000.0, h: float = 200.0) -> Fold:
   """Fold of the IBM's mean-field ODE dn/dt = e K n²/(n² + h²) − e n − a: the largest harvest a_c with an
   equilibrium, at the n solving 2 K h² n = (n² + h²)² (the larger positive root)."""
-  e, K, h = _pos("e", e), _pos("K", K), _pos("h", h)
+  fn = f"{_PKG}.ibm_fold"
+  e, K, h = _pos("e", e, fn), _pos("K", K, fn), _pos("h", h, fn)
   roots = np.roots([1.0, 0.0, 2 * h ** 2, -2 * K * h ** 2, h ** 4])
   xs = np.sort(roots[(np.abs(roots.imag) < 1e-6 * h) & (roots.real > 0)].real)
   if xs.size == 0:
-    raise ValueError(f"e, K, h: no fold for K={K}, h={h}")
+    raise ValueError(f"{fn}: e, K, h: no fold for K={K}, h={h}")
   n = xs[-1]
   return Fold(float(e * K * n ** 2 / (n ** 2 + h ** 2) - e * n), float(n))
 
@@ -279,7 +370,9 @@ def ibm_fold(*, e: float = 0.5, K: float = 1000.0, h: float = 200.0) -> Fold:
 def ibm_equilibria(a: float, *, e: float = 0.5, K: float = 1000.0, h: float = 200.0) -> np.ndarray:
   """Positive equilibria of the IBM's mean-field ODE at harvest ``a`` (ascending): roots of
   e K n² − (e n + a)(n² + h²) = 0."""
-  e, K, h = _pos("e", e), _pos("K", K), _pos("h", h)
+  fn = f"{_PKG}.ibm_equilibria"
+  a = _host_real("a", a, fn)
+  e, K, h = _pos("e", e, fn), _pos("K", K, fn), _pos("h", h, fn)
   roots = np.roots([-e, e * K - a, -e * h ** 2, -a * h ** 2])
   real = np.sort(roots[np.abs(roots.imag) < 1e-6].real)
   return real[real > 0]

@@ -14,6 +14,13 @@ phase i-1.
 
 Error counts (the paper's eta_0 / eta_1 split): eta_0 = requests predicted 0 whose true bit is 1,
 eta_1 = requests predicted 1 whose true bit is 0.
+
+Invalid values: as in :mod:`theory.paging.simulate`, concrete page ids outside ``[0, n_pages)`` and bits
+outside {0, 1} raise ``ValueError`` with the index; under ``jit`` the check is a ``checkify`` debug check and
+an unchecked call marks the result invalid instead of returning wrong bits: every entry of
+``phase_partition`` / ``phase_bits`` / ``discard_bits`` is -1 (``new`` False) for a sequence with an invalid
+id, ``perturb`` returns -1 at an invalid bit, ``prediction_errors`` returns -1 counts for a row with one.
+``n_pages`` is required when ``pages`` is traced.
 """
 from __future__ import annotations
 
@@ -23,8 +30,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 
-from theory.paging.simulate import _next_use, _simulate, check_bits, check_pages
+from kernels.common.checks import is_concrete, no_grad
+from theory.paging.simulate import (_ids_valid, _mark_invalid, _next_use, _simulate, check_bits, check_pages,
+                                    resolve_universe)
 
 NOISE_MODES: tuple[str, ...] = ("flip", "one_to_zero", "zero_to_one", "all_zero", "all_one", "invert")
 
@@ -43,18 +53,9 @@ class Errors(NamedTuple):
   eta1: jax.Array
 
 
-def _universe(pages: jax.Array, n_pages: int | None) -> int:
-  m = int(jnp.max(pages)) + 1
-  if n_pages is None:
-    return m
-  if n_pages < m:
-    raise ValueError(f"n_pages: expected at least max(pages) + 1 = {m}, got {n_pages}")
-  return int(n_pages)
-
-
-def _check_k(k) -> int:
+def _check_k(k, fn: str) -> int:
   if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-    raise ValueError(f"k: expected a positive integer cache size, got {k!r}")
+    raise ValueError(f"{fn}: k: expected a positive integer cache size, got {k!r}")
   return int(k)
 
 
@@ -77,10 +78,15 @@ def _phase_partition(pages, *, k, n_pages):
 
 
 def phase_partition(pages, k: int, n_pages: int | None = None) -> PhasePartition:
-  """The k-phase partition of the input. pages: [T] int -> ``PhasePartition``."""
-  pages = check_pages(pages)
-  k = _check_k(k)
-  return _phase_partition(pages, k=k, n_pages=_universe(pages, n_pages))
+  """The k-phase partition of the input. pages: [T] int ids in ``[0, n_pages)`` -> ``PhasePartition``
+  (under ``jit``, an invalid id gives ``phase`` and ``n_phases`` -1 and ``new`` all False)."""
+  fn = "theory.paging.phase_partition"
+  pages = check_pages(pages, fn=fn)
+  k = _check_k(k, fn)
+  n = resolve_universe(pages, n_pages, fn)
+  part = _phase_partition(pages, k=k, n_pages=n)
+  valid = _ids_valid(pages, n)
+  return PhasePartition(*(_mark_invalid(v, valid) for v in part))
 
 
 @functools.partial(jax.jit, static_argnames=("k", "n_pages"))
@@ -107,19 +113,22 @@ def _phase_bits(pages, *, k, n_pages):
   return bits
 
 
-def _batched(fn, pages, k, n_pages):
+def _batched(core, pages, k, n_pages, fn):
   if np.ndim(pages) not in (1, 2):
-    raise ValueError(f"pages: expected [T] or [R, T], got shape {np.shape(pages)}")
-  pages = check_pages(pages, ndim=np.ndim(pages))
-  k, n = _check_k(k), _universe(pages, n_pages)
-  if pages.ndim == 1:
-    return fn(pages, k=k, n_pages=n)
-  return jax.vmap(functools.partial(fn, k=k, n_pages=n))(pages)
+    raise ValueError(f"{fn}: pages: expected [T] or [R, T], got shape {np.shape(pages)}")
+  pages = check_pages(pages, ndim=np.ndim(pages), fn=fn)
+  k, n = _check_k(k, fn), resolve_universe(pages, n_pages, fn)
+
+  def one(p):
+    return _mark_invalid(core(p, k=k, n_pages=n), _ids_valid(p, n))
+
+  return one(pages) if pages.ndim == 1 else jax.vmap(one)(pages)
 
 
 def phase_bits(pages, k: int, n_pages: int | None = None) -> jax.Array:
-  """True phase bits: [T] (or [R, T]) int32, 1 iff page r_t is requested in the k-phase after t's."""
-  return _batched(_phase_bits, pages, k, n_pages)
+  """True phase bits: [T] (or [R, T]) int32, 1 iff page r_t is requested in the k-phase after t's (under
+  ``jit``, -1 everywhere in a row with an id outside ``[0, n_pages)``)."""
+  return _batched(_phase_bits, pages, k, n_pages, "theory.paging.phase_bits")
 
 
 @functools.partial(jax.jit, static_argnames=("k", "n_pages"))
@@ -135,8 +144,9 @@ def _discard_bits(pages, *, k, n_pages):
 
 def discard_bits(pages, k: int, n_pages: int | None = None) -> jax.Array:
   """True discard bits from one fixed FitF run: int32, 1 = evicted before the next request (or the
-  page is never requested again), 0 = kept until its next request. pages: [T] or [R, T] -> same shape."""
-  return _batched(_discard_bits, pages, k, n_pages)
+  page is never requested again), 0 = kept until its next request. pages: [T] or [R, T] -> same shape
+  (under ``jit``, -1 everywhere in a row with an id outside ``[0, n_pages)``)."""
+  return _batched(_discard_bits, pages, k, n_pages, "theory.paging.discard_bits")
 
 
 def perturb(key: jax.Array, bits, mode: str = "flip", rate: float = 0.0) -> jax.Array:
@@ -149,33 +159,60 @@ def perturb(key: jax.Array, bits, mode: str = "flip", rate: float = 0.0) -> jax.
       ``one_to_zero`` (each 1 becomes 0 with prob. ``rate``: only eta_0 errors), ``zero_to_one``
       (each 0 becomes 1 with prob. ``rate``: only eta_1 errors), or the adversarial ``all_zero``,
       ``all_one``, ``invert`` (``rate`` ignored).
-    rate: flip probability in [0, 1].
+    rate: flip probability in [0, 1], a number or a scalar array (may be traced; a concrete rate
+      outside [0, 1] raises, a traced one is clipped to [0, 1] after a debug check). The output is
+      integer-valued, so differentiating with respect to ``rate`` raises ``TypeError``.
 
   Returns:
-    [..., T] int32 predicted bits.
+    [..., T] int32 predicted bits (-1 at an input bit outside {0, 1}, possible only under ``jit``).
   """
+  fn = "theory.paging.perturb"
   if mode not in NOISE_MODES:
-    raise ValueError(f"mode: expected one of {NOISE_MODES}, got {mode!r}")
-  if not (isinstance(rate, (int, float, np.floating)) and 0.0 <= float(rate) <= 1.0):
-    raise ValueError(f"rate: expected a probability in [0, 1], got {rate!r}")
-  b = check_bits(bits, np.shape(bits))
+    raise ValueError(f"{fn}: mode: expected one of {NOISE_MODES}, got {mode!r}")
+  rate = _probability(rate, "rate", fn)
+  b = check_bits(bits, np.shape(bits), fn=fn)
+  ok = (b == 0) | (b == 1)
   if mode == "all_zero":
-    return jnp.zeros_like(b)
-  if mode == "all_one":
-    return jnp.ones_like(b)
-  if mode == "invert":
-    return 1 - b
-  u = jax.random.uniform(key, b.shape) < rate
-  if mode == "flip":
-    return jnp.where(u, 1 - b, b)
-  if mode == "one_to_zero":
-    return jnp.where(u & (b == 1), 0, b)
-  return jnp.where(u & (b == 0), 1, b)
+    out = jnp.zeros_like(b)
+  elif mode == "all_one":
+    out = jnp.ones_like(b)
+  elif mode == "invert":
+    out = 1 - b
+  else:
+    u = jax.random.uniform(key, b.shape) < rate
+    if mode == "flip":
+      out = jnp.where(u, 1 - b, b)
+    elif mode == "one_to_zero":
+      out = jnp.where(u & (b == 1), 0, b)
+    else:
+      out = jnp.where(u & (b == 0), 1, b)
+  return jnp.where(ok, out, -1)
+
+
+def _probability(v, name: str, fn: str) -> jax.Array:
+  """A scalar probability in [0, 1] (a number or a scalar array): concrete values checked (``ValueError``),
+  traced ones debug-checked and clipped; marked non-differentiable (the callers return integers)."""
+  if isinstance(v, bool) or not (isinstance(v, (int, float, np.integer, np.floating, np.ndarray, jax.Array))):
+    raise TypeError(f"{fn}: {name}: expected a probability in [0, 1], got {type(v).__name__} {v!r}")
+  if np.ndim(v) != 0:
+    raise ValueError(f"{fn}: {name}: expected a scalar probability in [0, 1], got shape {np.shape(v)}")
+  if not jnp.issubdtype(jnp.result_type(v), jnp.number) or jnp.issubdtype(jnp.result_type(v), jnp.complexfloating):
+    raise TypeError(f"{fn}: {name}: expected a real probability in [0, 1], got dtype {jnp.result_type(v)}")
+  if is_concrete(v):
+    if not 0.0 <= float(v) <= 1.0:
+      raise ValueError(f"{fn}: {name}: expected a probability in [0, 1], got {v!r}")
+  else:
+    checkify.debug_check((v >= 0) & (v <= 1), f"{fn}: {name}: expected a probability in [0, 1], got {{v}}", v=v)
+  v = jnp.asarray(v, jnp.promote_types(jnp.result_type(v), jnp.float32))
+  return jnp.clip(no_grad(v, f"{fn} (an integer-valued sampler) in {name}"), 0.0, 1.0)
 
 
 def prediction_errors(predicted, true) -> Errors:
-  """eta_0 and eta_1 of predictions against the true bits (counted over the last axis)."""
-  t = check_bits(true, np.shape(true), "true")
-  p = check_bits(predicted, t.shape, "predicted")
-  return Errors(jnp.sum((p == 0) & (t == 1), axis=-1, dtype=jnp.int32),
-                jnp.sum((p == 1) & (t == 0), axis=-1, dtype=jnp.int32))
+  """eta_0 and eta_1 of predictions against the true bits (counted over the last axis); under ``jit``
+  a row holding a value outside {0, 1} gets counts -1."""
+  fn = "theory.paging.prediction_errors"
+  t = check_bits(true, np.shape(true), "true", fn=fn)
+  p = check_bits(predicted, t.shape, "predicted", fn=fn)
+  ok = jnp.all((t == 0) | (t == 1), axis=-1) & jnp.all((p == 0) | (p == 1), axis=-1)
+  return Errors(jnp.where(ok, jnp.sum((p == 0) & (t == 1), axis=-1, dtype=jnp.int32), -1),
+                jnp.where(ok, jnp.sum((p == 1) & (t == 0), axis=-1, dtype=jnp.int32), -1))

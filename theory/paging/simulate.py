@@ -36,6 +36,13 @@ to the smallest page id), so the whole family shares one scan:
 
 Phases are the k-phases of the input (a phase is a maximal block with at most k distinct pages), tracked
 online; "marked" = requested in the current phase.
+
+Invalid values (page ids outside ``[0, n_pages)``, bits outside {0, 1}): with concrete inputs every
+function here raises ``ValueError`` naming the argument and the first offending index. Under ``jit``
+(traced inputs) the check is a ``checkify`` debug check (``checkify.checkify(jax.jit(f))`` reports it),
+and an unchecked call never returns a plausible wrong result: :func:`simulate` / :func:`simulate_many`
+give ``cost = -1``, ``faults`` all False and ``evicted_request`` all -1 for a run with an invalid value;
+:func:`next_use` gives -1 everywhere. ``n_pages`` is required when ``pages`` is traced.
 """
 from __future__ import annotations
 
@@ -45,6 +52,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from kernels.common.checks import check_in_range, is_concrete
 
 ALGORITHMS: tuple[str, ...] = ("lru", "fifo", "marker", "rand_marker", "belady", "discard",
                                "discard_robust", "phase", "phase_robust")
@@ -70,15 +79,38 @@ class SimResult(NamedTuple):
   cost: jax.Array
 
 
-def next_use(pages: jax.Array) -> jax.Array:
+def next_use(pages: jax.Array, n_pages: int | None = None) -> jax.Array:
   """Index of the next request of the same page, ``T`` if none (reverse scan).
 
-  pages: [T] int -> [T] int32.
+  pages: [T] int ids in ``[0, n_pages)`` -> [T] int32. ``n_pages`` defaults to ``max(pages) + 1``
+  (concrete ``pages`` only). Under ``jit`` an id outside ``[0, n_pages)`` makes every entry -1.
   """
-  pages = jnp.asarray(pages, jnp.int32)
-  t_len = pages.shape[0]
-  n = int(jnp.max(pages)) + 1 if t_len else 1
-  return _next_use(pages, n)
+  fn = "theory.paging.next_use"
+  pages = check_pages(pages, fn=fn)
+  n = resolve_universe(pages, n_pages, fn)
+  return _mark_invalid(_next_use(pages, n), _ids_valid(pages, n))
+
+
+def resolve_universe(pages: jax.Array, n_pages, fn: str) -> int:
+  """``n_pages`` checked (a positive int; default ``max(pages) + 1`` for concrete pages) and, for concrete
+  ``pages``, every id checked in ``[0, n_pages)`` (``ValueError`` with the index); a debug check when traced."""
+  if n_pages is None:
+    if not is_concrete(pages):
+      raise ValueError(f"{fn}: n_pages: required when pages is traced (under jit/vmap), got None")
+    n_pages = max(int(np.max(np.asarray(pages))) + 1, 1)
+  elif isinstance(n_pages, bool) or not isinstance(n_pages, (int, np.integer)) or n_pages < 1:
+    raise ValueError(f"{fn}: n_pages: expected a positive integer, got {n_pages!r}")
+  check_in_range(pages, "pages", fn, 0, int(n_pages))
+  return int(n_pages)
+
+
+def _ids_valid(pages: jax.Array, n_pages: int) -> jax.Array:
+  return jnp.all((pages >= 0) & (pages < n_pages))
+
+
+def _mark_invalid(x: jax.Array, valid: jax.Array) -> jax.Array:
+  """``x`` where ``valid``, else -1 (int) / False (bool) everywhere: the unchecked-jit result."""
+  return jnp.where(valid, x, jnp.zeros((), x.dtype) if x.dtype == jnp.bool_ else jnp.asarray(-1, x.dtype))
 
 
 @functools.partial(jax.jit, static_argnames=("n_pages",))
@@ -179,63 +211,59 @@ def _simulate_id(pages: jax.Array, bits: jax.Array, key: jax.Array, algo: jax.Ar
 
   xs = (jnp.arange(t_len, dtype=i32), pages, nxt, bits)
   _, (faults, evicted_request) = jax.lax.scan(step, init, xs)
-  return SimResult(faults, evicted_request, jnp.sum(faults, dtype=i32))
+  # an id outside [0, n_pages) or a bit outside {0, 1} (possible only under jit, where the boundary check
+  # is a debug check) would be clamped / dropped by the gathers and scatters: report it as cost -1
+  valid = _ids_valid(pages, n_pages) & jnp.all((bits == 0) | (bits == 1))
+  cost = jnp.where(valid, jnp.sum(faults, dtype=i32), -1)
+  return SimResult(_mark_invalid(faults, valid), _mark_invalid(evicted_request, valid), cost)
 
 
-def _is_concrete(x) -> bool:
-  return not isinstance(x, jax.core.Tracer)
+def _as_array(x):
+  return x if isinstance(x, jax.Array) else np.asarray(x)
 
 
-def check_pages(pages, name: str = "pages", ndim: int = 1) -> jax.Array:
-  """Validates a request array (integer ids >= 0, ``ndim`` dims, fewer than 2**26 requests)."""
-  arr = pages if isinstance(pages, jax.Array) else np.asarray(pages)
+def check_pages(pages, name: str = "pages", ndim: int = 1, fn: str = "theory.paging") -> jax.Array:
+  """Validates a request array's type and shape (integer ids, ``ndim`` dims, 1 to 2**26 - 1 requests); the
+  ids' range ``[0, n_pages)`` is checked by :func:`resolve_universe`."""
+  arr = _as_array(pages)
   if not (jnp.issubdtype(arr.dtype, jnp.integer)):
-    raise TypeError(f"{name}: expected an integer array of page ids, got dtype {arr.dtype}")
+    raise TypeError(f"{fn}: {name}: expected an integer array of page ids, got dtype {arr.dtype}")
   if arr.ndim != ndim:
-    raise ValueError(f"{name}: expected {ndim} dimension(s), got shape {arr.shape}")
+    raise ValueError(f"{fn}: {name}: expected {ndim} dimension(s), got shape {arr.shape}")
   if arr.shape[-1] < 1 or arr.shape[-1] >= MAX_T:
-    raise ValueError(f"{name}: expected between 1 and {MAX_T - 1} requests, got {arr.shape[-1]}")
-  if _is_concrete(arr) and int(np.min(np.asarray(arr))) < 0:
-    raise ValueError(f"{name}: expected page ids >= 0, got minimum {int(np.min(np.asarray(arr)))}")
+    raise ValueError(f"{fn}: {name}: expected between 1 and {MAX_T - 1} requests, got {arr.shape[-1]}")
   return jnp.asarray(arr, jnp.int32)
 
 
-def check_bits(bits, shape: tuple[int, ...], name: str = "bits") -> jax.Array:
-  arr = bits if isinstance(bits, jax.Array) else np.asarray(bits)
+def check_bits(bits, shape: tuple[int, ...], name: str = "bits", fn: str = "theory.paging") -> jax.Array:
+  """Validates 0/1 bits of the given shape: ``ValueError`` with the index for concrete values outside
+  {0, 1}, a debug check when traced."""
+  arr = _as_array(bits)
   if tuple(arr.shape) != tuple(shape):
-    raise ValueError(f"{name}: expected shape {tuple(shape)} (one bit per request), got {tuple(arr.shape)}")
+    raise ValueError(f"{fn}: {name}: expected shape {tuple(shape)} (one bit per request), got {tuple(arr.shape)}")
   if not (jnp.issubdtype(arr.dtype, jnp.integer) or arr.dtype == bool):
-    raise TypeError(f"{name}: expected an integer or bool array of 0/1, got dtype {arr.dtype}")
-  if _is_concrete(arr):
-    a = np.asarray(arr)
-    if a.size and not np.all((a == 0) | (a == 1)):
-      raise ValueError(f"{name}: expected values in {{0, 1}}, got {np.unique(a)[:5]}")
-  return jnp.asarray(arr, jnp.int32)
+    raise TypeError(f"{fn}: {name}: expected an integer or bool array of 0/1, got dtype {arr.dtype}")
+  arr = jnp.asarray(arr, jnp.int32)
+  check_in_range(arr, name, fn, 0, 2)
+  return arr
 
 
-def _check_common(pages, k, algorithm, n_pages, ndim):
+def _check_common(pages, k, algorithm, n_pages, ndim, fn):
   if algorithm not in ALGORITHMS:
-    raise ValueError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
+    raise ValueError(f"{fn}: algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
   if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-    raise ValueError(f"k: expected a positive integer cache size, got {k!r}")
-  pages = check_pages(pages, ndim=ndim)
-  if n_pages is None:
-    if not _is_concrete(pages):
-      raise ValueError("n_pages: required when pages is traced")
-    n_pages = int(jnp.max(pages)) + 1
-  elif not isinstance(n_pages, (int, np.integer)) or n_pages < 1:
-    raise ValueError(f"n_pages: expected a positive integer, got {n_pages!r}")
-  elif _is_concrete(pages) and int(jnp.max(pages)) >= n_pages:
-    raise ValueError(f"pages: expected ids < n_pages={n_pages}, got maximum {int(jnp.max(pages))}")
-  return pages, int(k), int(n_pages)
+    raise ValueError(f"{fn}: k: expected a positive integer cache size, got {k!r}")
+  pages = check_pages(pages, ndim=ndim, fn=fn)
+  n_pages = resolve_universe(pages, n_pages, fn)
+  return pages, int(k), n_pages
 
 
-def _prepare_bits(bits, algorithm: str, shape: tuple[int, ...]) -> jax.Array:
+def _prepare_bits(bits, algorithm: str, shape: tuple[int, ...], fn: str) -> jax.Array:
   """Checked prediction bits for algorithms that follow them; zeros (unused) for the others."""
   if algorithm in NEEDS_BITS:
     if bits is None:
-      raise ValueError(f"bits: algorithm {algorithm!r} needs one prediction bit per request, got None")
-    return check_bits(bits, shape)
+      raise ValueError(f"{fn}: bits: algorithm {algorithm!r} needs one prediction bit per request, got None")
+    return check_bits(bits, shape, fn=fn)
   return jnp.zeros(shape, jnp.int32)
 
 
@@ -250,15 +278,22 @@ def simulate(pages, k: int, algorithm: str, bits=None, key: jax.Array | None = N
     bits: [T] 0/1 predictions, one per request (required by the followers, ignored otherwise). For
       ``discard*`` a 1 means "safe to evict"; for ``phase*`` a 1 means "requested in the next phase".
     key: PRNG key, required by ``rand_marker`` and ``phase_robust``.
-    n_pages: size of the page universe (default ``max(pages) + 1``).
+    n_pages: size of the page universe (default ``max(pages) + 1``; required under ``jit``).
 
   Returns:
     ``SimResult`` (faults [T], evicted_request [T], cost []).
+
+  Raises:
+    ValueError: for concrete ``pages`` with an id outside ``[0, n_pages)`` or ``bits`` outside {0, 1},
+      naming the argument and the index. Under ``jit`` this is a ``checkify`` debug check, and an
+      unchecked run with such a value returns ``cost = -1`` (``faults`` all False, ``evicted_request``
+      all -1), never a wrong cost.
   """
-  pages, k, n_pages = _check_common(pages, k, algorithm, n_pages, 1)
-  bits = _prepare_bits(bits, algorithm, pages.shape)
+  fn = "theory.paging.simulate"
+  pages, k, n_pages = _check_common(pages, k, algorithm, n_pages, 1, fn)
+  bits = _prepare_bits(bits, algorithm, pages.shape, fn)
   if algorithm in RANDOMISED and key is None:
-    raise ValueError(f"key: algorithm {algorithm!r} is randomised and needs a PRNG key, got None")
+    raise ValueError(f"{fn}: key: algorithm {algorithm!r} is randomised and needs a PRNG key, got None")
   if key is None:
     key = jax.random.PRNGKey(0)
   return _simulate(pages, bits, key, k=k, n_pages=n_pages, algorithm=algorithm)
@@ -278,25 +313,28 @@ def simulate_many(pages, k: int, algorithm: str, bits=None, keys: jax.Array | No
   """``simulate`` vmapped over replications.
 
   pages: [R, T] (or [T], broadcast to every replication of ``bits``/``keys``); bits: [R, T];
-  keys: [R] PRNG keys. Returns a ``SimResult`` with a leading [R] axis.
+  keys: [R] PRNG keys. Returns a ``SimResult`` with a leading [R] axis. Invalid ids / bits: as
+  :func:`simulate`, per replication (under ``jit`` an invalid replication has cost -1, the others are
+  unaffected).
   """
+  fn = "theory.paging.simulate_many"
   if np.ndim(pages) not in (1, 2):
-    raise ValueError(f"pages: expected [T] or [R, T], got shape {np.shape(pages)}")
-  pages_arr = check_pages(pages, ndim=np.ndim(pages))
+    raise ValueError(f"{fn}: pages: expected [T] or [R, T], got shape {np.shape(pages)}")
+  pages_arr = check_pages(pages, ndim=np.ndim(pages), fn=fn)
   reps = [a.shape[0] for a in (bits, keys) if a is not None and np.ndim(a) >= 1]
   if pages_arr.ndim == 2:
     reps.append(pages_arr.shape[0])
   if not reps:
-    raise ValueError("pages: expected a leading replication axis, or bits / keys that give one")
+    raise ValueError(f"{fn}: pages: expected a leading replication axis, or bits / keys that give one")
   r = reps[0]
   if any(x != r for x in reps):
-    raise ValueError(f"pages, bits, keys: expected the same number of replications, got {reps}")
+    raise ValueError(f"{fn}: pages, bits, keys: expected the same number of replications, got {reps}")
   if pages_arr.ndim == 1:
     pages_arr = jnp.broadcast_to(pages_arr, (r, pages_arr.shape[0]))
-  pages_arr, k, n_pages = _check_common(pages_arr, k, algorithm, n_pages, 2)
-  bits = _prepare_bits(bits, algorithm, pages_arr.shape)
+  pages_arr, k, n_pages = _check_common(pages_arr, k, algorithm, n_pages, 2, fn)
+  bits = _prepare_bits(bits, algorithm, pages_arr.shape, fn)
   if keys is None:
     if algorithm in RANDOMISED:
-      raise ValueError(f"keys: algorithm {algorithm!r} is randomised and needs [R] PRNG keys, got None")
+      raise ValueError(f"{fn}: keys: algorithm {algorithm!r} is randomised and needs [R] PRNG keys, got None")
     keys = jax.random.split(jax.random.PRNGKey(0), r)
   return _simulate_many(pages_arr, bits, keys, k=k, n_pages=n_pages, algorithm=algorithm)

@@ -192,7 +192,14 @@ def _public_packages():
   return out
 
 
+# Packages whose battery file is not written yet (issue 23 stays open while this is not empty). The test
+# fails when a package is missing from both, and when a listed package has gained a battery file.
+PENDING: dict[str, str] = {}
+
+
 def test_every_package_is_covered():
   covered = {p for f in FILES.values() for p in f.PACKAGES}
-  missing = [p for p in _public_packages() if p not in covered]
+  missing = [p for p in _public_packages() if p not in covered and p not in PENDING]
   assert not missing, f"packages with a public __all__ but no battery file: {missing}"
+  done = sorted(set(PENDING) & covered)
+  assert not done, f"remove from PENDING, they have battery files now: {done}"

@@ -20,21 +20,101 @@
 Shapes: ``x: [B, D]`` (any leading batch dims for the steppers), ``t`` a scalar or ``[B]``.
 Dtypes follow the inputs: call under a scoped ``jax.enable_x64(True)`` and pass float64 arrays for
 float64 results.
+
+Bad arguments (unknown names, non-positive counts, grids that are not strictly monotone, end points
+outside 0 < t_min < t_max <= 1, a state that is not floating, a field whose output does not match the
+state) raise ``ValueError``/``TypeError`` naming the function and the argument. Value checks of grids
+run when the grid is concrete; under ``jit`` a traced grid is used as given. Everything here is
+differentiable (schedules, grids in t_min/t_max, the steppers in the state, the field's parameters and
+the grid) except the discrete chain's d log ᾱ/dt, which is piecewise constant in t and raises
+``TypeError`` when differentiated in t (:func:`kernels.common.checks.no_grad`).
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Any, Callable
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from kernels.common.checks import is_concrete, no_grad
 
 Array = jax.Array
 
 __all__ = ["VPSchedule", "GRIDS", "time_grid", "integrate", "euler_maruyama", "STEPPERS",
            "sinusoidal_embedding", "TimeMLP"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Argument checks.
+
+
+def _check_float_array(x, name: str, fn: str, *, min_ndim: int = 0) -> Array:
+  if not hasattr(x, "dtype") or not hasattr(x, "shape"):
+    raise TypeError(f"{fn}: {name} expected a float array, got {type(x).__name__}")
+  if not jnp.issubdtype(x.dtype, jnp.floating):
+    raise TypeError(f"{fn}: {name} expected a floating dtype, got {x.dtype}")
+  if x.ndim < min_ndim:
+    raise ValueError(f"{fn}: {name} expected at least {min_ndim} dims, got shape {tuple(x.shape)}")
+  return jnp.asarray(x)
+
+
+def _check_key(key, name: str, fn: str) -> None:
+  dt = getattr(key, "dtype", None)
+  ok = dt is not None and (jnp.issubdtype(dt, jax.dtypes.prng_key)
+                           or (dt == jnp.uint32 and tuple(key.shape) == (2,)))
+  if not ok:
+    raise TypeError(f"{fn}: {name} expected a PRNG key (jax.random.PRNGKey or jax.random.key), got "
+                    f"{getattr(key, 'dtype', type(key).__name__)} {tuple(getattr(key, 'shape', ()))}")
+
+
+def _check_grid(ts, fn: str) -> Array:
+  """A 1-D float grid of >= 2 points, strictly monotone when concrete (integer grids become floats)."""
+  if isinstance(ts, (list, tuple)) or isinstance(ts, np.ndarray) or not hasattr(ts, "dtype"):
+    ts = jnp.asarray(ts)
+  if ts.ndim != 1 or ts.shape[0] < 2:
+    raise ValueError(f"{fn}: ts expected a 1-D grid of >= 2 points, got shape {tuple(ts.shape)}")
+  if not jnp.issubdtype(ts.dtype, jnp.floating):
+    if not jnp.issubdtype(ts.dtype, jnp.integer):
+      raise TypeError(f"{fn}: ts expected a real grid, got dtype {ts.dtype}")
+    ts = ts.astype(jnp.asarray(0.0).dtype)
+  if is_concrete(ts):
+    a = np.asarray(ts, np.float64)
+    if not np.all(np.isfinite(a)):
+      raise ValueError(f"{fn}: ts expected finite times, got {a.tolist()}")
+    d = np.diff(a)
+    if not (np.all(d > 0) or np.all(d < 0)):
+      i = int(np.argmax(d == 0)) if np.any(d == 0) else int(np.argmax(np.sign(d) != np.sign(d[0])))
+      raise ValueError(f"{fn}: ts expected a strictly monotone grid, got ts[{i}]={a[i]!r}, "
+                       f"ts[{i + 1}]={a[i + 1]!r}")
+  return jnp.asarray(ts)
+
+
+def _check_field_output(f, x, t, name: str, fn: str) -> None:
+  """``f(x, t)`` must return the structure and shapes of ``x`` (checked abstractly, no evaluation)."""
+  if not callable(f):
+    raise TypeError(f"{fn}: {name} expected a callable (x, t) -> dx/dt, got {type(f).__name__}")
+  out = jax.eval_shape(f, x, t)
+  want = jax.tree.map(lambda a: tuple(a.shape), x)
+  got = jax.tree.map(lambda a: tuple(a.shape), out)
+  if jax.tree.structure(out) != jax.tree.structure(x) or want != got:
+    raise ValueError(f"{fn}: {name} expected an output shaped like x {want}, got {got}")
+
+
+def _real_scalar(v, name: str, fn: str) -> float | None:
+  """The float value of a real scalar (None when traced); ValueError/TypeError naming ``name`` otherwise."""
+  if isinstance(v, bool) or not (isinstance(v, numbers.Real) or hasattr(v, "dtype")):
+    raise TypeError(f"{fn}: {name} expected a real scalar, got {type(v).__name__}")
+  if hasattr(v, "dtype"):
+    if jnp.ndim(v) != 0 or not (jnp.issubdtype(v.dtype, jnp.floating) or jnp.issubdtype(v.dtype, jnp.integer)):
+      raise ValueError(f"{fn}: {name} expected a real scalar, got shape {jnp.shape(v)} dtype {v.dtype}")
+    if not is_concrete(v):
+      return None
+  return float(v)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -64,13 +144,20 @@ class VPSchedule:
   def __post_init__(self):
     if self.kind not in ("linear", "cosine"):
       raise ValueError(f"VPSchedule.kind: expected 'linear' or 'cosine', got {self.kind!r}")
+    for f in ("beta_min", "beta_max", "cosine_s"):
+      v = getattr(self, f)
+      if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise ValueError(f"VPSchedule.{f}: expected a finite float, got {v!r}")
     if not (0.0 <= self.beta_min <= self.beta_max) or self.beta_max <= 0:
       raise ValueError(f"VPSchedule.beta_min/beta_max: expected 0 <= beta_min <= beta_max, beta_max > 0, "
                        f"got {self.beta_min!r}, {self.beta_max!r}")
     if not self.cosine_s > 0:
       raise ValueError(f"VPSchedule.cosine_s: expected a positive float, got {self.cosine_s!r}")
-    if not isinstance(self.num_steps, int) or self.num_steps < 0:
+    if not isinstance(self.num_steps, int) or isinstance(self.num_steps, bool) or self.num_steps < 0:
       raise ValueError(f"VPSchedule.num_steps: expected an int >= 0 (0 = continuous), got {self.num_steps!r}")
+    if self.kind == "linear" and self.num_steps and not self.beta_max / self.num_steps < 1.0:
+      raise ValueError(f"VPSchedule.num_steps: the discrete linear chain needs beta_max / num_steps < 1 (a "
+                       f"per-step β below 1), got beta_max={self.beta_max!r}, num_steps={self.num_steps!r}")
 
   # -- continuous forms ---------------------------------------------------------------------------
 
@@ -127,13 +214,15 @@ class VPSchedule:
     return jnp.interp(t, grid, la)
 
   def d_log_alpha_bar(self, t) -> Array:
-    """d log ᾱ/dt (= −β(t) for the linear schedule; piecewise constant for a discrete chain)."""
+    """d log ᾱ/dt (= −β(t) for the linear schedule; piecewise constant for a discrete chain, whose
+    derivative in t raises ``TypeError`` instead of returning a silent zero)."""
     t = jnp.asarray(t)
     t = t if jnp.issubdtype(t.dtype, jnp.floating) else t.astype(float)
     if self.num_steps == 0:
       return self._cont_d_log_alpha_bar(t)
     n = self.num_steps
     la = self.discrete_log_alpha_bars().astype(t.dtype)
+    t = no_grad(t, "VPSchedule.d_log_alpha_bar (discrete chain, piecewise constant in t)")
     k = jnp.clip(jnp.floor(t * n).astype(jnp.int32), 0, n - 1)
     return (la[k + 1] - la[k]) * n
 
@@ -188,7 +277,13 @@ class VPSchedule:
     return self.t_from_log_alpha_bar(-jax.nn.softplus(-jnp.asarray(lam)))
 
   def marginal(self, key: Array, x0: Array, t) -> tuple[Array, Array]:
-    """Samples x_t = α(t) x_0 + σ(t) ε; ``x0: [B, ...]``, ``t: [B]`` or scalar -> ``(x_t, ε)``."""
+    """Samples x_t = α(t) x_0 + σ(t) ε; ``x0: [B, ...]``, ``t: [B]`` or scalar -> ``(x_t, ε)``
+    (reparameterised: differentiable in ``x0`` and ``t`` for a fixed key)."""
+    x0 = _check_float_array(x0, "x0", "VPSchedule.marginal", min_ndim=1)
+    _check_key(key, "key", "VPSchedule.marginal")
+    t = jnp.asarray(t)
+    if t.ndim > 1 or (t.ndim == 1 and t.shape[0] != x0.shape[0]):
+      raise ValueError(f"VPSchedule.marginal: t expected a scalar or [B={x0.shape[0]}], got shape {t.shape}")
     eps = jax.random.normal(key, x0.shape, x0.dtype)
     t = jnp.asarray(t, x0.dtype)
     shape = t.shape + (1,) * (x0.ndim - t.ndim)
@@ -211,19 +306,29 @@ def time_grid(schedule: VPSchedule, num_steps: int, kind: str = "quadratic_t", *
     kind: ``uniform_t`` (κ = 1), ``quadratic_t`` (κ = 2) or ``power_t``: uniform in t^{1/κ};
       ``log_rho``: uniform in log ρ; ``edm``: ρ_i = (ρ_max^{1/κ} + i/N (ρ_min^{1/κ} − ρ_max^{1/κ}))^κ
       (κ = 7 by default).
-    t_min, t_max: end points, 0 < t_min < t_max <= 1.
-    kappa: the exponent for ``power_t`` (required) and ``edm`` (default 7).
+    t_min, t_max: end points, 0 < t_min < t_max <= 1 (floats, or scalar arrays: the grid is
+      differentiable in them; their range is checked when they are concrete).
+    kappa: the exponent for ``power_t`` (required) and ``edm`` (default 7), > 0.
     dtype: float dtype of the result (default: the default float dtype).
   """
-  if not isinstance(num_steps, int) or num_steps < 1:
+  if not isinstance(schedule, VPSchedule):
+    raise TypeError(f"time_grid: schedule expected a VPSchedule, got {type(schedule).__name__}")
+  if not isinstance(num_steps, int) or isinstance(num_steps, bool) or num_steps < 1:
     raise ValueError(f"time_grid: num_steps expected a positive int, got {num_steps!r}")
   if kind not in GRIDS:
     raise ValueError(f"time_grid: kind expected one of {GRIDS}, got {kind!r}")
-  if not (0.0 < t_min < t_max <= 1.0):
+  lo, hi = _real_scalar(t_min, "t_min", "time_grid"), _real_scalar(t_max, "t_max", "time_grid")
+  if lo is not None and hi is not None and not (0.0 < lo < hi <= 1.0):
     raise ValueError(f"time_grid: expected 0 < t_min < t_max <= 1, got t_min={t_min!r}, t_max={t_max!r}")
-  if kind == "power_t" and (kappa is None or kappa <= 0):
-    raise ValueError(f"time_grid: kind='power_t' needs kappa > 0, got {kappa!r}")
+  if kind == "power_t" and kappa is None:
+    raise ValueError("time_grid: kind='power_t' needs kappa > 0, got None")
+  if kappa is not None:
+    k_val = _real_scalar(kappa, "kappa", "time_grid")
+    if k_val is not None and not (k_val > 0 and math.isfinite(k_val)):
+      raise ValueError(f"time_grid: kappa expected a finite float > 0, got {kappa!r}")
   dtype = dtype or jnp.asarray(0.0).dtype
+  if not jnp.issubdtype(dtype, jnp.floating):
+    raise TypeError(f"time_grid: dtype expected a float dtype, got {dtype!r}")
   u = jnp.linspace(0.0, 1.0, num_steps + 1, dtype=dtype)
   if kind in ("uniform_t", "quadratic_t", "power_t"):
     k = {"uniform_t": 1.0, "quadratic_t": 2.0}.get(kind, kappa)
@@ -263,33 +368,48 @@ def _ode_step(method: str, f: Callable[[Array, Array], Array], x: Array, t0: Arr
   return x + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
+def _check_state(x, fn: str):
+  leaves = jax.tree.leaves(x)
+  if not leaves:
+    raise ValueError(f"{fn}: x expected an array (or a tree of arrays), got an empty tree")
+  for leaf in leaves:
+    _check_float_array(leaf, "x", fn)
+
+
+def _same_dtypes(new, old):
+  """Keeps the carry's dtypes (a float64 grid must not promote a float32 state inside the scan)."""
+  return jax.tree.map(lambda a, b: a.astype(b.dtype), new, old)
+
+
 def integrate(f: Callable[[Array, Array], Array], x: Array, ts: Array, method: str = "rk4", *,
               return_path: bool = False) -> Array | tuple[Array, Array]:
   """Solves dx/dt = f(x, t) along the grid ``ts`` (increasing or decreasing) with ``lax.scan``.
 
   Args:
-    f: the vector field, ``(x: [...], t: scalar) -> [...]``.
-    x: the state at ``ts[0]``.
-    ts: ``[N + 1]`` time grid.
+    f: the vector field, ``(x: [...], t: scalar) -> [...]`` (the shape of x).
+    x: the floating state at ``ts[0]`` (an array, or a tree of arrays).
+    ts: ``[N + 1]`` strictly monotone time grid (checked when concrete; a traced grid is stepped as
+      given).
     method: ``euler`` (1 evaluation per step), ``heun`` (2) or ``rk4`` (4).
     return_path: also return the states at every grid point, ``[N + 1, ...]``.
 
   Returns:
-    the state at ``ts[-1]`` (and the path).
+    the state at ``ts[-1]`` (and the path), in x's dtype; differentiable in x, ts and whatever f
+    closes over.
   """
   if method not in STEPPERS:
     raise ValueError(f"integrate: method expected one of {STEPPERS}, got {method!r}")
-  ts = jnp.asarray(ts)
-  if ts.ndim != 1 or ts.shape[0] < 2:
-    raise ValueError(f"integrate: ts expected a 1-D grid of >= 2 points, got shape {ts.shape}")
+  _check_state(x, "integrate")
+  ts = _check_grid(ts, "integrate")
+  _check_field_output(f, x, ts[0], "f", "integrate")
 
   def body(x, tt):
-    x = _ode_step(method, f, x, tt[0], tt[1])
+    x = _same_dtypes(_ode_step(method, f, x, tt[0], tt[1]), x)
     return x, (x if return_path else None)
 
   out, path = jax.lax.scan(body, x, jnp.stack([ts[:-1], ts[1:]], axis=-1))
   if return_path:
-    return out, jnp.concatenate([x[None], path], axis=0)
+    return out, jax.tree.map(lambda a, p: jnp.concatenate([a[None], p], axis=0), x, path)
   return out
 
 
@@ -299,23 +419,37 @@ def euler_maruyama(drift: Callable[[Array, Array], Array], diffusion: Callable[[
   with √|Δt|).
 
   Args:
-    drift: ``(x, t) -> [...]``.
+    drift: ``(x, t) -> [...]`` (the shape of x).
     diffusion: ``t -> scalar`` (or broadcastable to x) g(t).
-    x: the state at ``ts[0]``.
-    ts: ``[N + 1]`` time grid.
+    x: the floating state at ``ts[0]``, an array.
+    ts: ``[N + 1]`` strictly monotone time grid (checked when concrete).
     key: PRNG key, split once per step.
     return_path: also return ``[N + 1, ...]`` states.
+
+  For a fixed key the result is a smooth function of x, ts and the parameters of drift and diffusion
+  (the Gaussian increments are reparameterised), so it is differentiable.
   """
-  ts = jnp.asarray(ts)
-  if ts.ndim != 1 or ts.shape[0] < 2:
-    raise ValueError(f"euler_maruyama: ts expected a 1-D grid of >= 2 points, got shape {ts.shape}")
+  x = _check_float_array(x, "x", "euler_maruyama")
+  ts = _check_grid(ts, "euler_maruyama")
+  _check_key(key, "key", "euler_maruyama")
+  _check_field_output(drift, x, ts[0], "drift", "euler_maruyama")
+  if not callable(diffusion):
+    raise TypeError(f"euler_maruyama: diffusion expected a callable t -> g(t), got {type(diffusion).__name__}")
+  g_shape = jax.eval_shape(diffusion, ts[0]).shape
+  try:
+    ok = np.broadcast_shapes(g_shape, x.shape) == tuple(x.shape)
+  except ValueError:
+    ok = False
+  if not ok:
+    raise ValueError(f"euler_maruyama: diffusion expected an output broadcastable to x {tuple(x.shape)}, got "
+                     f"{g_shape}")
   keys = jax.random.split(key, ts.shape[0] - 1)
 
   def body(x, inp):
     t0, t1, k = inp
     h = t1 - t0
     xi = jax.random.normal(k, x.shape, x.dtype)
-    x = x + h * drift(x, t0) + diffusion(t0) * jnp.sqrt(jnp.abs(h)) * xi
+    x = (x + h * drift(x, t0) + diffusion(t0) * jnp.sqrt(jnp.abs(h)) * xi).astype(x.dtype)
     return x, (x if return_path else None)
 
   out, path = jax.lax.scan(body, x, (ts[:-1], ts[1:], keys))
@@ -330,13 +464,21 @@ def euler_maruyama(drift: Callable[[Array, Array], Array], diffusion: Callable[[
 
 def sinusoidal_embedding(t: Array, dim: int, *, max_period: float = 10_000.0, scale: float = 1000.0) -> Array:
   """Transformer-style time features: ``t: [B]`` -> ``[B, dim]`` = [cos(s t ω_k), sin(s t ω_k)],
-  ω_k = max_period^{−k/(dim/2)}, s = ``scale`` (t ∈ [0, 1] is stretched to the DDPM step range)."""
-  if not isinstance(dim, int) or dim < 2 or dim % 2:
+  ω_k = max_period^{−k/(dim/2)}, s = ``scale`` (t ∈ [0, 1] is stretched to the DDPM step range).
+
+  Computed in float32, or float64 for float64 ``t`` (then differentiable in t to float64 accuracy)."""
+  if not isinstance(dim, int) or isinstance(dim, bool) or dim < 2 or dim % 2:
     raise ValueError(f"sinusoidal_embedding: dim expected an even int >= 2, got {dim!r}")
+  for name, v in (("max_period", max_period), ("scale", scale)):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
+      raise ValueError(f"sinusoidal_embedding: {name} expected a finite float > 0, got {v!r}")
   t = jnp.asarray(t)
+  if not (jnp.issubdtype(t.dtype, jnp.floating) or jnp.issubdtype(t.dtype, jnp.integer)):
+    raise TypeError(f"sinusoidal_embedding: t expected a real (float or int) array, got {t.dtype}")
+  acc = jnp.promote_types(t.dtype, jnp.float32) if jnp.issubdtype(t.dtype, jnp.floating) else jnp.float32
   half = dim // 2
-  freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=jnp.float32) / half)
-  arg = scale * t[..., None].astype(jnp.float32) * freqs
+  freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=acc) / half)
+  arg = scale * t[..., None].astype(acc) * freqs
   return jnp.concatenate([jnp.cos(arg), jnp.sin(arg)], axis=-1)
 
 
@@ -367,9 +509,22 @@ class TimeMLP(nn.Module):
 
   @nn.compact
   def __call__(self, x: Array, t: Array) -> Array:
-    if x.ndim != 2:
-      raise ValueError(f"TimeMLP: x expected [B, D], got shape {x.shape}")
-    t = jnp.broadcast_to(jnp.asarray(t), x.shape[:1])
+    for f, lo in (("hidden", 1), ("depth", 0), ("emb_dim", 2)):
+      v = getattr(self, f)
+      if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+        raise ValueError(f"TimeMLP: {f} expected an int >= {lo}, got {v!r}")
+    if self.emb_dim % 2:
+      raise ValueError(f"TimeMLP: emb_dim expected an even int, got {self.emb_dim!r}")
+    if self.out_dim is not None and (not isinstance(self.out_dim, int) or self.out_dim < 1):
+      raise ValueError(f"TimeMLP: out_dim expected None or a positive int, got {self.out_dim!r}")
+    if not hasattr(x, "ndim") or x.ndim != 2:
+      raise ValueError(f"TimeMLP: x expected [B, D], got shape {getattr(x, 'shape', type(x).__name__)}")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+      raise TypeError(f"TimeMLP: x expected a floating dtype, got {x.dtype}")
+    t = jnp.asarray(t)
+    if t.ndim > 1 or (t.ndim == 1 and t.shape[0] not in (1, x.shape[0])):
+      raise ValueError(f"TimeMLP: t expected a scalar or [B={x.shape[0]}], got shape {t.shape}")
+    t = jnp.broadcast_to(t, x.shape[:1])
     dense = lambda n, **kw: nn.Dense(n, dtype=self.dtype, param_dtype=self.param_dtype, **kw)
     emb = sinusoidal_embedding(t, self.emb_dim, scale=self.time_scale).astype(x.dtype)
     emb = dense(self.hidden)(nn.silu(dense(self.hidden)(emb)))

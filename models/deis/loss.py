@@ -14,7 +14,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from models.common.diffusion import VPSchedule
+from models.common.diffusion import VPSchedule, _check_key
 
 Array = jax.Array
 
@@ -34,14 +34,29 @@ def denoising_loss(eps_fn: Callable[[Array, Array], Array], schedule: VPSchedule
 
   Returns:
     ``(loss, per_example)``: the batch mean (float32 or the input dtype) and ``[B]`` per-example
-    squared errors divided by D.
+    squared errors divided by D. For a fixed key the draws are reparameterised, so the loss is
+    differentiable in ``x0`` and in whatever ``eps_fn`` closes over (its parameters).
   """
-  if x0.ndim != 2:
-    raise ValueError(f"denoising_loss: x0 expected [B, D], got shape {x0.shape}")
+  if not callable(eps_fn):
+    raise TypeError(f"denoising_loss: eps_fn expected a callable (x_t, t) -> eps, got {type(eps_fn).__name__}")
+  if not isinstance(schedule, VPSchedule):
+    raise TypeError(f"denoising_loss: schedule expected a VPSchedule, got {type(schedule).__name__}")
+  if not hasattr(x0, "ndim") or x0.ndim != 2:
+    raise ValueError(f"denoising_loss: x0 expected [B, D], got shape {getattr(x0, 'shape', type(x0).__name__)}")
+  if not (jnp.issubdtype(x0.dtype, jnp.floating) or jnp.issubdtype(x0.dtype, jnp.integer)):
+    raise TypeError(f"denoising_loss: x0 expected a real array, got {x0.dtype}")
+  _check_key(key, "key", "denoising_loss")
+  for name, v in (("t_min", t_min), ("t_max", t_max)):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+      raise TypeError(f"denoising_loss: {name} expected a float, got {type(v).__name__}")
   if not 0.0 <= t_min < t_max <= 1.0:
-    raise ValueError(f"denoising_loss: expected 0 <= t_min < t_max <= 1, got {t_min!r}, {t_max!r}")
-  kt, ke = jax.random.split(key)
+    raise ValueError(f"denoising_loss: expected 0 <= t_min < t_max <= 1, got t_min={t_min!r}, t_max={t_max!r}")
   dtype = jnp.promote_types(x0.dtype, jnp.float32)
+  out = jax.eval_shape(eps_fn, jax.ShapeDtypeStruct(x0.shape, dtype), jax.ShapeDtypeStruct(x0.shape[:1], dtype))
+  if getattr(out, "shape", None) != x0.shape:
+    raise ValueError(f"denoising_loss: eps_fn expected an output of shape {tuple(x0.shape)} (that of x0), got "
+                     f"{getattr(out, 'shape', type(out).__name__)}")
+  kt, ke = jax.random.split(key)
   t = jax.random.uniform(kt, x0.shape[:1], dtype, t_min, t_max)
   xt, eps = schedule.marginal(ke, x0.astype(dtype), t)
   per = jnp.mean((eps_fn(xt, t).astype(dtype) - eps) ** 2, axis=-1)

@@ -53,7 +53,8 @@ class ResidualDenoiser(nn.Module):
     time_scale: multiplies t inside :func:`sinusoidal_embedding`.
     skip: include the learned skip g(t) · x.
     skip_init: initial value of g(t) (its bias; its kernel starts at zero).
-    dtype: compute dtype (None: from the inputs); ``param_dtype`` float32; LayerNorm in float32.
+    dtype: compute dtype (None: from the inputs); ``param_dtype`` float32; LayerNorm in float32 (float64
+      when the compute dtype is float64, so float64 inputs and params give float64 derivatives).
   """
   width: int = 256
   depth: int = 4
@@ -88,7 +89,7 @@ class ResidualDenoiser(nn.Module):
     dense = lambda n, name, zero=False, **kw: nn.Dense(
         n, dtype=dt, param_dtype=self.param_dtype, name=name,
         kernel_init=nn.initializers.zeros if zero else nn.initializers.lecun_normal(), **kw)
-    norm = lambda h, name: nn.LayerNorm(use_scale=False, use_bias=False, dtype=jnp.float32,
+    norm = lambda h, name: nn.LayerNorm(use_scale=False, use_bias=False, dtype=jnp.promote_types(dt, jnp.float32),
                                         param_dtype=self.param_dtype, name=name)(h).astype(dt)
 
     emb = sinusoidal_embedding(t, self.emb_dim, scale=self.time_scale).astype(dt)

@@ -17,6 +17,12 @@ The mixture fields average these with the posterior pair weights w_kl(x) ∝ p_k
 
 Shapes: ``x: [B, D]``; ``t`` a scalar or ``[B]``; a mixture has ``weights: [K]``, ``means: [K, D]``,
 ``covs: [K, D, D]`` (symmetric positive definite, or semi-definite where the interpolant adds noise).
+
+Mixtures are checked at the boundary: shapes and floating dtypes always; when concrete also weights
+>= 0 summing to 1 (to 1e-4), finite means and covariances (``ValueError`` naming ``gmm.weights`` etc.).
+Everything is differentiable in the points, t and the mixture parameters, except the component draw of
+:func:`gmm_sample`, which raises ``TypeError`` when differentiated in the weights (it is reparameterised
+in the means and covariances).
 """
 from __future__ import annotations
 
@@ -26,7 +32,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from kernels.common.checks import is_concrete, no_grad
+from models.common.diffusion import _check_key, _real_scalar
 from models.interpolants.interpolant import Interpolant
 
 Array = jax.Array
@@ -56,32 +65,49 @@ class ExactFields(NamedTuple):
   log_rho: Array
 
 
-def _check(gmm, name: str) -> None:
+def _check(gmm, name: str, fn: str) -> None:
   if not isinstance(gmm, GaussianMixture):
-    raise TypeError(f"{name}: expected a GaussianMixture, got {type(gmm).__name__}")
+    raise TypeError(f"{fn}: {name} expected a GaussianMixture, got {type(gmm).__name__}")
+  for field, a in zip(gmm._fields, gmm):
+    if not hasattr(a, "dtype") or not jnp.issubdtype(a.dtype, jnp.floating):
+      raise TypeError(f"{fn}: {name}.{field} expected a float array, got {getattr(a, 'dtype', type(a).__name__)}")
   if gmm.means.ndim != 2:
-    raise ValueError(f"{name}.means: expected [K, D], got shape {gmm.means.shape}")
+    raise ValueError(f"{fn}: {name}.means expected [K, D], got shape {tuple(gmm.means.shape)}")
   k, d = gmm.means.shape
   if gmm.weights.shape != (k,) or gmm.covs.shape != (k, d, d):
-    raise ValueError(f"{name}: expected weights [K], means [K, D], covs [K, D, D], got {gmm.weights.shape}, "
-                     f"{gmm.means.shape}, {gmm.covs.shape}")
+    raise ValueError(f"{fn}: {name} expected weights [K], means [K, D], covs [K, D, D] with K={k}, D={d}, got "
+                     f"weights {tuple(gmm.weights.shape)}, covs {tuple(gmm.covs.shape)}")
+  if all(is_concrete(a) for a in gmm):
+    for field, a in zip(gmm._fields, gmm):
+      if not np.all(np.isfinite(np.asarray(a, np.float64))):
+        raise ValueError(f"{fn}: {name}.{field} expected finite values")
+    w = np.asarray(gmm.weights, np.float64)
+    if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-4:
+      raise ValueError(f"{fn}: {name}.weights expected probabilities summing to 1, got {w.tolist()} "
+                       f"(sum {w.sum()!r})")
 
 
 def gaussian(mean, cov) -> GaussianMixture:
   """A single Gaussian N(mean, cov) as a one-component mixture; ``mean: [D]``, ``cov: [D, D]``."""
   mean, cov = jnp.asarray(mean), jnp.asarray(cov)
+  for name, a in (("mean", mean), ("cov", cov)):
+    if not jnp.issubdtype(a.dtype, jnp.floating):
+      raise TypeError(f"gaussian: {name} expected a float array, got {a.dtype}")
   if mean.ndim != 1 or cov.shape != mean.shape * 2:
-    raise ValueError(f"gaussian: expected mean [D] and cov [D, D], got {mean.shape} and {cov.shape}")
+    raise ValueError(f"gaussian: expected mean [D] and cov [D, D], got mean {mean.shape} and cov {cov.shape}")
   return GaussianMixture(jnp.ones((1,), mean.dtype), mean[None], cov[None])
 
 
 def ring_mixture(num_components: int = 8, radius: float = 3.0, std: float = 0.3, *, phase: float = 0.0,
                  dtype=None) -> GaussianMixture:
-  """Equal-weight 2-D mixture with isotropic components of ``std`` on a circle of ``radius``."""
-  if not isinstance(num_components, int) or num_components < 1:
+  """Equal-weight 2-D mixture with isotropic components of ``std`` on a circle of ``radius``
+  (differentiable in ``radius``, ``std``, ``phase``; checked when concrete)."""
+  if not isinstance(num_components, int) or isinstance(num_components, bool) or num_components < 1:
     raise ValueError(f"ring_mixture: num_components expected a positive int, got {num_components!r}")
-  if not std > 0:
-    raise ValueError(f"ring_mixture: std expected > 0, got {std!r}")
+  for name, v in (("radius", radius), ("std", std), ("phase", phase)):
+    val = _real_scalar(v, name, "ring_mixture")
+    if val is not None and not (np.isfinite(val) and (val > 0 or name != "std")):
+      raise ValueError(f"ring_mixture: {name} expected a finite float{' > 0' if name == 'std' else ''}, got {v!r}")
   dtype = dtype or jnp.asarray(0.0).dtype
   ang = phase + 2 * jnp.pi * jnp.arange(num_components, dtype=dtype) / num_components
   means = radius * jnp.stack([jnp.cos(ang), jnp.sin(ang)], axis=-1)
@@ -90,12 +116,15 @@ def ring_mixture(num_components: int = 8, radius: float = 3.0, std: float = 0.3,
 
 
 def gmm_sample(key: Array, gmm: GaussianMixture, n: int) -> Array:
-  """``n`` samples ``[n, D]``."""
-  _check(gmm, "gmm")
-  if not isinstance(n, int) or n < 1:
+  """``n`` samples ``[n, D]``: component c ~ Categorical(weights), then means[c] + chol(covs[c]) z.
+  Differentiable in means and covs; differentiating in the weights raises ``TypeError``."""
+  _check(gmm, "gmm", "gmm_sample")
+  _check_key(key, "key", "gmm_sample")
+  if not isinstance(n, int) or isinstance(n, bool) or n < 1:
     raise ValueError(f"gmm_sample: n expected a positive int, got {n!r}")
   kc, kz = jax.random.split(key)
-  comp = jax.random.choice(kc, gmm.weights.shape[0], (n,), p=gmm.weights)
+  w = no_grad(gmm.weights, "models.interpolants.gmm_sample (categorical component draw) in gmm.weights")
+  comp = jax.random.choice(kc, gmm.weights.shape[0], (n,), p=w)
   chol = jnp.linalg.cholesky(gmm.covs)
   z = jax.random.normal(kz, (n, gmm.means.shape[1]), gmm.means.dtype)
   return gmm.means[comp] + jnp.einsum("nij,nj->ni", chol[comp], z)
@@ -112,30 +141,44 @@ def _log_normal(x: Array, mean: Array, cov: Array) -> Array:
 
 def gmm_log_prob(gmm: GaussianMixture, x: Array) -> Array:
   """log density ``[B]`` of ``x: [B, D]``."""
-  _check(gmm, "gmm")
+  _check(gmm, "gmm", "gmm_log_prob")
+  d = gmm.means.shape[1]
+  if not hasattr(x, "ndim") or x.ndim != 2 or x.shape[1] != d:
+    raise ValueError(f"gmm_log_prob: x expected [B, {d}], got shape {getattr(x, 'shape', type(x).__name__)}")
+  if not jnp.issubdtype(x.dtype, jnp.floating):
+    raise TypeError(f"gmm_log_prob: x expected a float array, got {x.dtype}")
   lp = _log_normal(x[:, None, :], gmm.means[None], gmm.covs[None]) + jnp.log(gmm.weights)
   return jax.scipy.special.logsumexp(lp, axis=-1)
 
 
-@functools.partial(jax.jit, static_argnums=0)
 def exact_fields(interp: Interpolant, gmm0: GaussianMixture, gmm1: GaussianMixture, x: Array, t) -> ExactFields:
   """The exact b, v, s, η and log ρ of ``interp`` between ``gmm0`` and ``gmm1`` at ``x: [B, D]``, ``t``.
 
   For one-sided interpolants ``gmm0`` is the law of the latent x₀ (N(0, I) in the paper; any mixture
   is accepted). Fails (nan) where Σ_kl is singular, e.g. at t ∈ {0, 1} for point-mass end points.
+  Checks its arguments (values when concrete), then runs one jit-compiled kernel per interpolant.
   """
   if not isinstance(interp, Interpolant):
     raise TypeError(f"exact_fields: interp expected an Interpolant, got {type(interp).__name__}")
-  _check(gmm0, "gmm0")
-  _check(gmm1, "gmm1")
+  _check(gmm0, "gmm0", "exact_fields")
+  _check(gmm1, "gmm1", "exact_fields")
   x = jnp.asarray(x)
+  if not jnp.issubdtype(x.dtype, jnp.floating):
+    raise TypeError(f"exact_fields: x expected a float array, got {x.dtype}")
   d = gmm0.means.shape[1]
-  if x.ndim != 2 or x.shape[1] != d or gmm1.means.shape[1] != d:
-    raise ValueError(f"exact_fields: x expected [B, {d}] matching the mixtures' D={d} (gmm1 D="
-                     f"{gmm1.means.shape[1]}), got shape {x.shape}")
+  if gmm1.means.shape[1] != d:
+    raise ValueError(f"exact_fields: gmm1 expected the dimension D={d} of gmm0, got D={gmm1.means.shape[1]}")
+  if x.ndim != 2 or x.shape[1] != d:
+    raise ValueError(f"exact_fields: x expected [B, {d}] matching the mixtures' D={d}, got shape {x.shape}")
   t = jnp.asarray(t, x.dtype)
   if t.ndim > 1 or (t.ndim == 1 and t.shape[0] != x.shape[0]):
     raise ValueError(f"exact_fields: t expected a scalar or [B] with B={x.shape[0]}, got shape {t.shape}")
+  return _exact_fields(interp, gmm0, gmm1, x, t)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _exact_fields(interp: Interpolant, gmm0: GaussianMixture, gmm1: GaussianMixture, x: Array, t: Array) -> ExactFields:
+  d = gmm0.means.shape[1]
   # coefficients [T, 1, 1, 1] with T = 1 for a scalar t (then Σ is inverted once, not once per point)
   c = lambda f: f(t).reshape((-1, 1, 1, 1))
   a, b_, g = c(interp.alpha), c(interp.beta), c(interp.gamma_fn)

@@ -22,12 +22,16 @@ official code's ``a-brownian`` refers to an undefined name, fixed here); ``bsqua
 ``sinesquared`` sin²(πt); ``zero``. γγ̇ is supplied in closed form (finite at the end points where γ̇ is
 not), as the official code does.
 
-All coefficient functions take ``t`` of any shape and return the same shape.
+All coefficient functions take ``t`` of any shape and return the same shape; they and the maps
+:meth:`Interpolant.x_t`, :meth:`Interpolant.dx_dt`, :meth:`Interpolant.dI_dt` are differentiable in t and the
+samples (away from the end points, where γ̇ and the one-sided VP α̇ blow up, and from t = ½ for ``encdec``).
+The maps check that x0, x1 (and z) share one shape ``[B, D]`` and that t is a scalar or ``[B]``.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 import jax
 import jax.numpy as jnp
@@ -66,7 +70,7 @@ class Interpolant:
       raise ValueError(f"Interpolant.path: expected one of {PATHS}, got {self.path!r}")
     if self.gamma not in GAMMAS:
       raise ValueError(f"Interpolant.gamma: expected one of {GAMMAS}, got {self.gamma!r}")
-    if not (isinstance(self.a, (int, float)) and self.a > 0):
+    if isinstance(self.a, bool) or not (isinstance(self.a, numbers.Real) and math.isfinite(self.a) and self.a > 0):
       raise ValueError(f"Interpolant.a: expected a positive float, got {self.a!r}")
     if self.one_sided and self.gamma != "zero":
       raise ValueError(f"Interpolant.gamma: one-sided path {self.path!r} needs gamma='zero' (its latent is x0), "
@@ -202,9 +206,28 @@ class Interpolant:
     t = _as_float(t)
     return t.reshape(t.shape + (1,) * (x.ndim - t.ndim))
 
+  def _check(self, fn: str, t, x0, x1, z=None) -> None:
+    names = ("x0", "x1", "z")
+    arrs = (x0, x1, z)
+    for name, a in zip(names, arrs):
+      if a is None:
+        continue
+      if not hasattr(a, "dtype") or not jnp.issubdtype(a.dtype, jnp.floating):
+        raise TypeError(f"Interpolant.{fn}: {name} expected a float array, got "
+                        f"{getattr(a, 'dtype', type(a).__name__)}")
+    if x0.ndim != 2:
+      raise ValueError(f"Interpolant.{fn}: x0 expected [B, D], got shape {tuple(x0.shape)}")
+    for name, a in zip(names[1:], arrs[1:]):
+      if a is not None and a.shape != x0.shape:
+        raise ValueError(f"Interpolant.{fn}: {name} expected the shape of x0 {tuple(x0.shape)}, got {tuple(a.shape)}")
+    tt = jnp.asarray(t)
+    if tt.ndim > 1 or (tt.ndim == 1 and tt.shape[0] != x0.shape[0]):
+      raise ValueError(f"Interpolant.{fn}: t expected a scalar or [B={x0.shape[0]}], got shape {tuple(tt.shape)}")
+
   def x_t(self, t, x0: Array, x1: Array, z: Array | None = None) -> Array:
     """x_t = α x₀ + β x₁ + γ z. ``t``: scalar or ``[B]``; ``x0, x1, z: [B, D]`` (``z`` unused and may be
     None for one-sided paths, where x₀ is the latent)."""
+    self._check("x_t", t, x0, x1, z)
     tb = self._bt(t, x0)
     out = self.alpha(tb) * x0 + self.beta(tb) * x1
     if not self.one_sided:
@@ -215,6 +238,7 @@ class Interpolant:
 
   def dx_dt(self, t, x0: Array, x1: Array, z: Array | None = None) -> Array:
     """∂_t x_t = α̇ x₀ + β̇ x₁ + γ̇ z, the regression target of the velocity b (Eq. 2.10's integrand)."""
+    self._check("dx_dt", t, x0, x1, z)
     tb = self._bt(t, x0)
     out = self.alpha_dot(tb) * x0 + self.beta_dot(tb) * x1
     if not self.one_sided:
@@ -225,5 +249,6 @@ class Interpolant:
 
   def dI_dt(self, t, x0: Array, x1: Array) -> Array:
     """∂_t I = α̇ x₀ + β̇ x₁ (the regression target of v, two-sided)."""
+    self._check("dI_dt", t, x0, x1)
     tb = self._bt(t, x0)
     return self.alpha_dot(tb) * x0 + self.beta_dot(tb) * x1

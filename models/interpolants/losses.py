@@ -18,7 +18,8 @@ two losses (the official code's variance reduction; the expectation is unchanged
 the same law, and the 1/γ blow-up of the score loss becomes a finite difference).
 
 A field is a callable ``(x: [B, D], t: [B]) -> [B, D]`` (e.g. a bound :class:`~models.common.diffusion.
-TimeMLP` apply).
+TimeMLP` apply); its output shape is checked (abstractly) before it runs. For a fixed key t and z are
+reparameterised draws, so every loss is differentiable in x0, x1 and the field's parameters.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from kernels.common.checks import is_concrete
+from models.common.diffusion import _check_key
 from models.interpolants.interpolant import Interpolant
 
 Array = jax.Array
@@ -38,7 +41,22 @@ LOSSES = ("b", "v", "s", "eta")
 
 
 def sample_times(key: Array, n: int, t_min: float, t_max: float, dtype) -> Array:
-  """``[n]`` times uniform on [t_min, t_max]."""
+  """``[n]`` times uniform on [t_min, t_max] (t = t_min + (t_max − t_min) u: differentiable in the end
+  points, which are checked, t_min < t_max, when concrete)."""
+  _check_key(key, "key", "sample_times")
+  if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+    raise ValueError(f"sample_times: n expected a positive int, got {n!r}")
+  try:
+    ok = jnp.issubdtype(dtype, jnp.floating)
+  except TypeError:
+    ok = False
+  if not ok:
+    raise TypeError(f"sample_times: dtype expected a float dtype, got {dtype!r}")
+  for name, v in (("t_min", t_min), ("t_max", t_max)):
+    if isinstance(v, bool) or jnp.ndim(v) != 0:
+      raise ValueError(f"sample_times: {name} expected a real scalar, got {v!r}")
+  if is_concrete(t_min) and is_concrete(t_max) and not float(t_min) < float(t_max):
+    raise ValueError(f"sample_times: expected t_min < t_max, got t_min={t_min!r}, t_max={t_max!r}")
   return jax.random.uniform(key, (n,), dtype, t_min, t_max)
 
 
@@ -88,13 +106,26 @@ def interpolant_loss(kind: str, field: Field, interp: Interpolant, key: Array, x
     raise ValueError(f"interpolant_loss: kind expected one of {LOSSES}, got {kind!r}")
   if not isinstance(interp, Interpolant):
     raise TypeError(f"interpolant_loss: interp expected an Interpolant, got {type(interp).__name__}")
+  if not callable(field):
+    raise TypeError(f"interpolant_loss: field expected a callable (x, t) -> [B, D], got {type(field).__name__}")
+  _check_key(key, "key", "interpolant_loss")
   x0, x1 = jnp.asarray(x0), jnp.asarray(x1)
+  for name, a in (("x0", x0), ("x1", x1)):
+    if not jnp.issubdtype(a.dtype, jnp.floating):
+      raise TypeError(f"interpolant_loss: {name} expected a float array, got {a.dtype}")
   if x0.ndim != 2 or x0.shape != x1.shape:
     raise ValueError(f"interpolant_loss: x0, x1 expected equal shapes [B, D], got {x0.shape} and {x1.shape}")
+  for name, v in (("t_min", t_min), ("t_max", t_max)):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+      raise TypeError(f"interpolant_loss: {name} expected a float, got {type(v).__name__}")
   if not 0.0 <= t_min < t_max <= 1.0:
     raise ValueError(f"interpolant_loss: expected 0 <= t_min < t_max <= 1, got t_min={t_min!r}, t_max={t_max!r}")
   if kind == "v" and interp.one_sided:
     raise ValueError("interpolant_loss: kind 'v' is the two-sided E[dI/dt | x_t]; for one-sided paths use 'b'")
+  out = jax.eval_shape(field, x0, jax.ShapeDtypeStruct(x0.shape[:1], x0.dtype))
+  if getattr(out, "shape", None) != x0.shape:
+    raise ValueError(f"interpolant_loss: field expected an output of shape {tuple(x0.shape)} (that of x0), got "
+                     f"{getattr(out, 'shape', type(out).__name__)}")
   kt, kz = jax.random.split(key)
   t = sample_times(kt, x0.shape[0], t_min, t_max, x0.dtype)
   z = jax.random.normal(kz, x0.shape, x0.dtype)

@@ -17,7 +17,10 @@ Euler–Maruyama and a stochastic Heun step (predictor x̃ = x + f h + g ΔW, co
 drift and the same ΔW; the noise is additive, so this is the standard improved Euler for SDEs).
 
 Fields are callables ``(x: [B, D], t: scalar) -> [B, D]``, applied row-wise (row i of the output depends
-only on row i of x: the divergence uses this).
+only on row i of x: the divergence uses this); their output shapes are checked abstractly before they
+run. ε is a float or scalar array >= 0 (checked when concrete) or a function of t. For a fixed key the
+SDE increments are reparameterised, so every sampler here and the likelihood are differentiable in the
+initial points, ε and the fields' parameters.
 """
 from __future__ import annotations
 
@@ -25,8 +28,10 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from models.common.diffusion import STEPPERS, integrate
+from kernels.common.checks import is_concrete
+from models.common.diffusion import STEPPERS, _check_field_output, _check_key, integrate
 
 Array = jax.Array
 Field = Callable[[Array, Array], Array]
@@ -37,41 +42,53 @@ __all__ = ["SDE_METHODS", "ode_sample", "sde_sample", "divergence", "LogLikeliho
 SDE_METHODS = ("euler_maruyama", "heun")
 
 
-def _grid(t0: float, t1: float, num_steps: int, dtype) -> Array:
-  if not isinstance(num_steps, int) or num_steps < 1:
-    raise ValueError(f"num_steps: expected a positive int, got {num_steps!r}")
+def _grid(t0: float, t1: float, num_steps: int, dtype, fn: str) -> Array:
+  if not isinstance(num_steps, int) or isinstance(num_steps, bool) or num_steps < 1:
+    raise ValueError(f"{fn}: num_steps expected a positive int, got {num_steps!r}")
   for name, v in (("t0", t0), ("t1", t1)):
-    if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
-      raise ValueError(f"{name}: expected a float in [0, 1], got {v!r}")
+    if isinstance(v, bool) or not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+      raise ValueError(f"{fn}: {name} expected a float in [0, 1], got {v!r}")
   if t0 == t1:
-    raise ValueError(f"t0, t1: expected distinct end points, got {t0!r} twice")
+    raise ValueError(f"{fn}: t0, t1 expected distinct end points, got {t0!r} twice")
   return jnp.linspace(t0, t1, num_steps + 1, dtype=dtype)
 
 
-def _check_x(x, name="x"):
+def _check_x(x, fn: str, name: str = "x"):
   x = jnp.asarray(x)
   if x.ndim != 2 or not jnp.issubdtype(x.dtype, jnp.floating):
-    raise ValueError(f"{name}: expected a float array [B, D], got shape {x.shape} dtype {x.dtype}")
+    raise ValueError(f"{fn}: {name} expected a float array [B, D], got shape {x.shape} dtype {x.dtype}")
   return x
 
 
-def _eps_fn(eps) -> Callable[[Array], Array]:
+def _eps_fn(eps, fn: str) -> Callable[[Array], Array]:
   if callable(eps):
     return eps
-  if not (isinstance(eps, (int, float)) and eps >= 0):
-    raise ValueError(f"eps: expected a float >= 0 or a function of t, got {eps!r}")
+  ok = not isinstance(eps, bool) and (isinstance(eps, (int, float)) or (
+      hasattr(eps, "dtype") and jnp.ndim(eps) == 0 and jnp.issubdtype(eps.dtype, jnp.floating)))
+  if ok and is_concrete(eps):
+    ok = bool(np.isfinite(float(eps)) and float(eps) >= 0)
+  if not ok:
+    raise ValueError(f"{fn}: eps expected a finite float >= 0 (or a scalar float array) or a function of t, got {eps!r}")
   return lambda t: jnp.asarray(eps, jnp.asarray(t).dtype)
 
 
+def _check_fields(fn: str, **fields) -> None:
+  for name, f in fields.items():
+    if not callable(f):
+      raise TypeError(f"{fn}: {name} expected a callable field (x, t) -> [B, D], got {type(f).__name__}")
+
+
 def forward_drift(b: Field, s: Field, eps) -> Field:
-  """b_F = b + ε s."""
-  e = _eps_fn(eps)
+  """b_F = b + ε s (``eps``: a float or scalar array >= 0, or a function of t)."""
+  _check_fields("forward_drift", b=b, s=s)
+  e = _eps_fn(eps, "forward_drift")
   return lambda x, t: b(x, t) + e(t) * s(x, t)
 
 
 def backward_drift(b: Field, s: Field, eps) -> Field:
-  """b_B = b − ε s."""
-  e = _eps_fn(eps)
+  """b_B = b − ε s (``eps``: a float or scalar array >= 0, or a function of t)."""
+  _check_fields("backward_drift", b=b, s=s)
+  e = _eps_fn(eps, "backward_drift")
   return lambda x, t: b(x, t) - e(t) * s(x, t)
 
 
@@ -87,10 +104,12 @@ def ode_sample(b: Field, x: Array, *, t0: float = 0.0, t1: float = 1.0, num_step
     method: ``euler``, ``heun`` or ``rk4`` (:func:`models.common.diffusion.integrate`).
     return_path: also return ``[num_steps + 1, B, D]``.
   """
-  x = _check_x(x)
+  x = _check_x(x, "ode_sample")
   if method not in STEPPERS:
     raise ValueError(f"ode_sample: method expected one of {STEPPERS}, got {method!r}")
-  return integrate(b, x, _grid(t0, t1, num_steps, x.dtype), method, return_path=return_path)
+  ts = _grid(t0, t1, num_steps, x.dtype, "ode_sample")
+  _check_field_output(b, x, ts[0], "b", "ode_sample")
+  return integrate(b, x, ts, method, return_path=return_path)
 
 
 def sde_sample(b: Field, s: Field, eps, x: Array, key: Array, *, t0: float = 0.0, t1: float = 1.0,
@@ -109,12 +128,15 @@ def sde_sample(b: Field, s: Field, eps, x: Array, key: Array, *, t0: float = 0.0
     method: ``euler_maruyama`` or ``heun``.
     return_path: also return ``[num_steps + 1, B, D]``.
   """
-  x = _check_x(x)
+  x = _check_x(x, "sde_sample")
   if method not in SDE_METHODS:
     raise ValueError(f"sde_sample: method expected one of {SDE_METHODS}, got {method!r}")
-  ts = _grid(t0, t1, num_steps, x.dtype)
+  _check_key(key, "key", "sde_sample")
+  ts = _grid(t0, t1, num_steps, x.dtype, "sde_sample")
+  _check_field_output(b, x, ts[0], "b", "sde_sample")
+  _check_field_output(s, x, ts[0], "s", "sde_sample")
+  e = _eps_fn(eps, "sde_sample")
   drift = forward_drift(b, s, eps) if t1 > t0 else backward_drift(b, s, eps)
-  e = _eps_fn(eps)
   keys = jax.random.split(key, num_steps)
 
   def body(x, inp):
@@ -137,7 +159,19 @@ def sde_sample(b: Field, s: Field, eps, x: Array, key: Array, *, t0: float = 0.0
 
 def divergence(f: Field, x: Array, t, *, probe: Array | None = None) -> Array:
   """∇·f at each row of ``x: [B, D]`` -> ``[B]``: the exact trace (D Jacobian-vector products with the
-  basis vectors) or, given ``probe: [B, D]`` (Rademacher or Gaussian), Hutchinson's vᵀ (∂f/∂x) v."""
+  basis vectors) or, given ``probe: [B, D]`` (Rademacher or Gaussian), Hutchinson's vᵀ (∂f/∂x) v.
+  Differentiable in x, t and the parameters f closes over (second derivatives of f)."""
+  x = _check_x(x, "divergence")
+  if not callable(f):
+    raise TypeError(f"divergence: f expected a callable field (x, t) -> [B, D], got {type(f).__name__}")
+  _check_field_output(f, x, t, "f", "divergence")
+  if probe is not None:
+    if not hasattr(probe, "shape") or tuple(probe.shape) != tuple(x.shape):
+      raise ValueError(f"divergence: probe expected the shape of x {tuple(x.shape)}, got "
+                       f"{getattr(probe, 'shape', type(probe).__name__)}")
+    if not jnp.issubdtype(probe.dtype, jnp.floating):
+      raise TypeError(f"divergence: probe expected a float array, got {probe.dtype}")
+    probe = jnp.asarray(probe, x.dtype)
   g = lambda y: f(y, t)
   if probe is not None:
     _, jv = jax.jvp(g, (x,), (probe,))
@@ -174,13 +208,21 @@ def ode_log_likelihood(b: Field, log_rho0: Callable[[Array], Array], x1: Array, 
     hutchinson_key: if given, the divergence is Hutchinson's estimator with one Rademacher probe per
       point held fixed along the path (unbiased for the log-likelihood); otherwise the exact trace.
   """
-  x1 = _check_x(x1, "x1")
+  x1 = _check_x(x1, "ode_log_likelihood", "x1")
   if method not in STEPPERS:
     raise ValueError(f"ode_log_likelihood: method expected one of {STEPPERS}, got {method!r}")
   if not t0 < t1:
     raise ValueError(f"ode_log_likelihood: expected t0 < t1, got t0={t0!r}, t1={t1!r}")
+  if not callable(log_rho0):
+    raise TypeError(f"ode_log_likelihood: log_rho0 expected a callable [B, D] -> [B], got {type(log_rho0).__name__}")
+  lp = jax.eval_shape(log_rho0, x1)
+  if getattr(lp, "shape", None) != x1.shape[:1]:
+    raise ValueError(f"ode_log_likelihood: log_rho0 expected an output of shape [B] = {x1.shape[:1]}, got "
+                     f"{getattr(lp, 'shape', type(lp).__name__)}")
+  _check_field_output(b, x1, jnp.asarray(t1, x1.dtype), "b", "ode_log_likelihood")
   probe = None
   if hutchinson_key is not None:
+    _check_key(hutchinson_key, "hutchinson_key", "ode_log_likelihood")
     probe = jax.random.rademacher(hutchinson_key, x1.shape, x1.dtype)
   d = x1.shape[1]
 
@@ -189,6 +231,6 @@ def ode_log_likelihood(b: Field, log_rho0: Callable[[Array], Array], x1: Array, 
     return jnp.concatenate([b(x, t), divergence(b, x, t, probe=probe)[:, None]], axis=-1)
 
   y1 = jnp.concatenate([x1, jnp.zeros((x1.shape[0], 1), x1.dtype)], axis=-1)
-  y0 = integrate(aug, y1, _grid(t1, t0, num_steps, x1.dtype), method)
+  y0 = integrate(aug, y1, _grid(t1, t0, num_steps, x1.dtype, "ode_log_likelihood"), method)
   x0, ell = y0[:, :d], y0[:, d]
   return LogLikelihood(log_prob=log_rho0(x0) + ell, x0=x0, delta_log=ell)

@@ -22,6 +22,13 @@ With the notation ``a(t) = e^{−σ̄}/(1 − e^{−σ̄}) = 1/expm1(σ̄)`` and
 
 Time integrals are estimated over ``t ∈ [t_min, 1]`` by ``t = t_min + (1 − t_min) u`` with weight
 ``(1 − t_min)`` (the VDM low-discrepancy draw ``u_b = (u₀ + b/B) mod 1`` when ``stratified``).
+
+Checks: ``x0`` must be int ``[B, L]`` with clean ids in ``[0, V)`` (``V = mask_id``), ``xt`` ids in
+``[0, V]``, ``log_cond_fn``'s output ``[B, L, V]`` (checked abstractly). Ids are checked with
+:func:`kernels.common.checks.check_in_range`: ``ValueError`` naming the argument and index when concrete,
+a ``checkify`` check under ``jit``; an unchecked jit call with a clean id outside ``[0, V)`` at a masked
+position gives a NaN loss for that sequence (never a value read from another row). The losses are
+differentiable in the network's parameters (and :func:`masked_nll` in ``log_c``).
 """
 from __future__ import annotations
 
@@ -31,7 +38,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.radd.process import Noise, check_noise, check_tokens, mask_tokens, score_scale
+from kernels.common.checks import check_in_range, is_concrete
+from models.common.diffusion import _check_key
+from models.radd.process import Noise, check_mask_id, check_noise, check_tokens, mask_tokens, score_scale
 
 Array = jax.Array
 LogCondFn = Callable[[Array], Array]
@@ -39,22 +48,74 @@ LogCondFn = Callable[[Array], Array]
 __all__ = ["ao_arm_nll", "k_dce_loss", "lambda_dce_loss", "masked_nll", "t_dce_loss", "t_dse_loss"]
 
 
-def _check_common(x0: Array, mask_id: int) -> None:
-  check_tokens(x0, "x0")
-  if not isinstance(mask_id, int) or isinstance(mask_id, bool) or mask_id < 1:
-    raise ValueError(f"mask_id: expected a positive int (the vocabulary size V), got {mask_id!r}")
+_NO_KEY = object()
 
 
-def _check_log_c(log_c: Array, x0: Array, mask_id: int) -> None:
-  if log_c.shape != (*x0.shape, mask_id):
-    raise ValueError(f"log_cond_fn: expected an output of shape [B, L, V] = {(*x0.shape, mask_id)}, got "
-                     f"{tuple(log_c.shape)}")
+def _check_common(x0: Array, mask_id: int, fn: str, key=_NO_KEY, log_cond_fn=None) -> None:
+  """x0 clean int [B, L] ids in [0, V), V = mask_id; the key (when the loss draws one); log_cond_fn callable
+  with an output [B, L, V] (checked abstractly)."""
+  check_mask_id(mask_id, fn)
+  check_tokens(x0, "x0", fn, mask_id)
+  if key is not _NO_KEY:
+    _check_key(key, "key", fn)
+  if not callable(log_cond_fn):
+    raise TypeError(f"{fn}: log_cond_fn expected a callable x_t [B, L] -> [B, L, V], got "
+                    f"{type(log_cond_fn).__name__}")
+  out = jax.eval_shape(log_cond_fn, jax.ShapeDtypeStruct(x0.shape, x0.dtype))
+  _check_log_c(out, x0, mask_id, fn)
+
+
+def _check_log_c(log_c, x0: Array, mask_id: int, fn: str) -> None:
+  if getattr(log_c, "shape", None) != (*x0.shape, mask_id):
+    raise ValueError(f"{fn}: log_cond_fn expected an output of shape [B, L, V] = {(*x0.shape, mask_id)}, got "
+                     f"{getattr(log_c, 'shape', type(log_c).__name__)}")
+  if not jnp.issubdtype(log_c.dtype, jnp.floating):
+    raise TypeError(f"{fn}: log_cond_fn expected a float output, got {log_c.dtype}")
+
+
+def _check_dtype(dtype, fn: str) -> None:
+  try:
+    ok = jnp.issubdtype(dtype, jnp.floating)
+  except TypeError:
+    ok = False
+  if not ok:
+    raise TypeError(f"{fn}: dtype expected a float dtype, got {dtype!r}")
 
 
 def masked_nll(log_c: Array, x0: Array, xt: Array, mask_id: int) -> Array:
-  """``Σ_{i: x_tⁱ = M} −log c_{i, x₀ⁱ}`` per sequence. log_c: [B, L, V]; x0, xt: int [B, L] -> [B]."""
-  nll = -jnp.take_along_axis(log_c, x0[..., None].astype(jnp.int32), axis=-1)[..., 0]
+  """``Σ_{i: x_tⁱ = M} −log c_{i, x₀ⁱ}`` per sequence. log_c: [B, L, V]; x0, xt: int [B, L] -> [B].
+
+  ``V = mask_id``; x0 ids in ``[0, V)``, xt ids in ``[0, V]`` (checked: ``ValueError`` with the index
+  when concrete, ``checkify`` under jit; unchecked, a bad x0 id at a masked position gives NaN for its
+  sequence). Differentiable in ``log_c``."""
+  check_mask_id(mask_id, "masked_nll")
+  check_tokens(x0, "x0", "masked_nll", mask_id)
+  check_tokens(xt, "xt", "masked_nll", mask_id + 1)
+  if xt.shape != x0.shape:
+    raise ValueError(f"masked_nll: xt expected the shape of x0 {tuple(x0.shape)}, got {tuple(xt.shape)}")
+  if not hasattr(log_c, "dtype") or not jnp.issubdtype(log_c.dtype, jnp.floating):
+    raise TypeError(f"masked_nll: log_c expected a float array, got {getattr(log_c, 'dtype', type(log_c).__name__)}")
+  if log_c.shape != (*x0.shape, mask_id):
+    raise ValueError(f"masked_nll: log_c expected shape [B, L, V] = {(*x0.shape, mask_id)}, got {tuple(log_c.shape)}")
+  valid = (x0 >= 0) & (x0 < mask_id)
+  idx = jnp.where(valid, x0, 0).astype(jnp.int32)
+  nll = -jnp.take_along_axis(log_c, idx[..., None], axis=-1)[..., 0]
+  nll = jnp.where(valid, nll, jnp.asarray(jnp.nan, nll.dtype))
   return jnp.sum(jnp.where(xt == mask_id, nll, 0.0), axis=-1)
+
+
+def check_permutations(order: Array, fn: str) -> None:
+  """Each row of int ``order: [B, L]`` must be a permutation of 0..L−1: ids checked by
+  :func:`check_in_range` (eager or checkify); the permutation itself only when concrete."""
+  length = order.shape[1]
+  check_in_range(order, "order", fn, 0, length)
+  if is_concrete(order):
+    o = np.asarray(order)
+    ok = np.sort(o, axis=-1) == np.arange(length)
+    if not ok.all():
+      row = int(np.argwhere(~ok.all(axis=-1))[0, 0])
+      raise ValueError(f"{fn}: order expected each row to be a permutation of 0..{length - 1}, row {row} is "
+                       f"{o[row].tolist()}")
 
 
 def _uniform(key: Array, n: int, stratified: bool, dtype) -> Array:
@@ -65,9 +126,9 @@ def _uniform(key: Array, n: int, stratified: bool, dtype) -> Array:
   return jax.random.uniform(key, (n,), dtype)
 
 
-def _check_t_min(t_min: float) -> None:
+def _check_t_min(t_min: float, fn: str) -> None:
   if not (isinstance(t_min, float) and 0.0 <= t_min < 1.0):
-    raise ValueError(f"t_min: expected a float in [0, 1), got {t_min!r}")
+    raise ValueError(f"{fn}: t_min expected a float in [0, 1), got {t_min!r}")
 
 
 def _t_sample(key, x0, noise, mask_id, t_min, stratified, dtype):
@@ -82,12 +143,12 @@ def _t_sample(key, x0, noise, mask_id, t_min, stratified, dtype):
 def t_dce_loss(log_cond_fn: LogCondFn, key: Array, x0: Array, noise: Noise, mask_id: int, *,
                t_min: float = 1e-3, stratified: bool = True, dtype=jnp.float32) -> Array:
   """t-DCE: ``(1 − t_min) σ(t) a(t) Σ_{i∈M} −log c_θ(x_t)_{i,x₀ⁱ}`` at one t per sequence. x0: int [B, L] -> [B]."""
-  _check_common(x0, mask_id)
-  check_noise(noise)
-  _check_t_min(t_min)
+  _check_common(x0, mask_id, "t_dce_loss", key, log_cond_fn)
+  check_noise(noise, "t_dce_loss")
+  _check_t_min(t_min, "t_dce_loss")
+  _check_dtype(dtype, "t_dce_loss")
   t, sb, xt = _t_sample(key, x0, noise, mask_id, t_min, stratified, dtype)
   log_c = log_cond_fn(xt)
-  _check_log_c(log_c, x0, mask_id)
   w = (1.0 - t_min) * noise.rate(t) * score_scale(sb)
   return w * masked_nll(log_c, x0, xt, mask_id)
 
@@ -98,16 +159,18 @@ def t_dse_loss(log_cond_fn: LogCondFn, key: Array, x0: Array, noise: Noise, mask
 
   Draws the same ``t`` and ``x_t`` as :func:`t_dce_loss` for the same key.
   """
-  _check_common(x0, mask_id)
-  check_noise(noise)
-  _check_t_min(t_min)
+  _check_common(x0, mask_id, "t_dse_loss", key, log_cond_fn)
+  check_noise(noise, "t_dse_loss")
+  _check_t_min(t_min, "t_dse_loss")
+  _check_dtype(dtype, "t_dse_loss")
   t, sb, xt = _t_sample(key, x0, noise, mask_id, t_min, stratified, dtype)
   log_c = log_cond_fn(xt)
-  _check_log_c(log_c, x0, mask_id)
   a = score_scale(sb)[:, None]                                       # [B, 1]
   log_a = -jnp.log(jnp.expm1(sb))[:, None]
   sum_s = a * jnp.sum(jnp.exp(log_c), axis=-1)                       # Σ_v s_v           [B, L]
-  log_s_x0 = log_a + jnp.take_along_axis(log_c, x0[..., None].astype(jnp.int32), axis=-1)[..., 0]
+  valid = (x0 >= 0) & (x0 < mask_id)                                # unchecked jit: bad ids -> NaN
+  log_c_x0 = jnp.take_along_axis(log_c, jnp.where(valid, x0, 0)[..., None].astype(jnp.int32), axis=-1)[..., 0]
+  log_s_x0 = log_a + jnp.where(valid, log_c_x0, jnp.asarray(jnp.nan, log_c.dtype))
   k = a * (log_a - 1.0)                                              # K(a)
   per_pos = sum_s - a * log_s_x0 + k
   w = (1.0 - t_min) * noise.rate(t)
@@ -121,7 +184,8 @@ def lambda_dce_loss(log_cond_fn: LogCondFn, key: Array, x0: Array, mask_id: int,
   λ is drawn stratified over the batch, ``λ_b = (u_b + π(b))/B`` with a random permutation π (i.i.d.
   uniform when not ``stratified``).
   """
-  _check_common(x0, mask_id)
+  _check_common(x0, mask_id, "lambda_dce_loss", key, log_cond_fn)
+  _check_dtype(dtype, "lambda_dce_loss")
   b = x0.shape[0]
   kl, kp, km = jax.random.split(key, 3)
   u = jax.random.uniform(kl, (b,), dtype)
@@ -130,21 +194,20 @@ def lambda_dce_loss(log_cond_fn: LogCondFn, key: Array, x0: Array, mask_id: int,
   lam = (u + jax.random.permutation(kp, b).astype(dtype)) / b if stratified else u
   xt = mask_tokens(km, x0, lam, mask_id)
   log_c = log_cond_fn(xt)
-  _check_log_c(log_c, x0, mask_id)
   # λ = 0 masks nothing, so the sum is 0: guard the division instead of producing 0/0.
   return masked_nll(log_c, x0, xt, mask_id) / jnp.where(lam > 0, lam, 1.0)
 
 
 def k_dce_loss(log_cond_fn: LogCondFn, key: Array, x0: Array, mask_id: int, *, dtype=jnp.float32) -> Array:
   """k-DCE (any-order autoregressive): k ~ U{1..L}, k positions masked uniformly, ``(L/k) Σ_{i∈M} −log c``. -> [B]."""
-  _check_common(x0, mask_id)
+  _check_common(x0, mask_id, "k_dce_loss", key, log_cond_fn)
+  _check_dtype(dtype, "k_dce_loss")
   b, length = x0.shape
   kk, kp = jax.random.split(key)
   k = jax.random.randint(kk, (b,), 1, length + 1)
   ranks = jnp.argsort(jnp.argsort(jax.random.uniform(kp, (b, length)), axis=-1), axis=-1)
   xt = jnp.where(ranks < k[:, None], jnp.asarray(mask_id, x0.dtype), x0)
   log_c = log_cond_fn(xt)
-  _check_log_c(log_c, x0, mask_id)
   return (length / k.astype(dtype)) * masked_nll(log_c, x0, xt, mask_id)
 
 
@@ -157,17 +220,16 @@ def ao_arm_nll(log_cond_fn: LogCondFn, x0: Array, order: Array, mask_id: int) ->
     order: int [B, L], each row a permutation of 0..L−1 (the generation order π).
     mask_id: the mask id (V).
   Returns:
-    [B] nats.
+    [B] nats. Under jit ``order``'s range is a ``checkify`` check and its permutation property is not
+    raised; an unchecked row of ``order`` that is not a permutation of 0..L−1 gives NaN for that row.
   """
-  _check_common(x0, mask_id)
-  check_tokens(order, "order")
+  _check_common(x0, mask_id, "ao_arm_nll", log_cond_fn=log_cond_fn)
+  check_tokens(order, "order", "ao_arm_nll")
   if order.shape != x0.shape:
-    raise ValueError(f"order: expected shape {tuple(x0.shape)} (one permutation per sequence), got "
+    raise ValueError(f"ao_arm_nll: order expected shape {tuple(x0.shape)} (one permutation per sequence), got "
                      f"{tuple(order.shape)}")
   length = x0.shape[1]
-  if not isinstance(order, jax.core.Tracer):
-    if not np.array_equal(np.sort(np.asarray(order), axis=-1), np.broadcast_to(np.arange(length), order.shape)):
-      raise ValueError(f"order: expected each row to be a permutation of 0..{length - 1}")
+  check_permutations(order, "ao_arm_nll")
   rank = jnp.argsort(order, axis=-1)                                 # rank[b, i] = l with π(l) = i
   rows = jnp.arange(x0.shape[0])
 
@@ -175,11 +237,12 @@ def ao_arm_nll(log_cond_fn: LogCondFn, x0: Array, order: Array, mask_id: int) ->
     xt = jnp.where(rank >= l, jnp.asarray(mask_id, x0.dtype), x0)
     log_c = log_cond_fn(xt)
     pos = order[:, l]
-    return total - log_c[rows, pos, x0[rows, pos]], None
+    ids = x0[rows, pos]
+    ok = (ids >= 0) & (ids < mask_id)                               # unchecked jit: a bad id -> NaN
+    val = log_c[rows, pos, jnp.where(ok, ids, 0)]
+    return total - jnp.where(ok, val, jnp.asarray(jnp.nan, val.dtype)), None
 
   log_c0 = jax.eval_shape(log_cond_fn, x0)
-  if log_c0.shape != (*x0.shape, mask_id):
-    raise ValueError(f"log_cond_fn: expected an output of shape [B, L, V] = {(*x0.shape, mask_id)}, got "
-                     f"{tuple(log_c0.shape)}")
   total, _ = jax.lax.scan(step, jnp.zeros(x0.shape[0], log_c0.dtype), jnp.arange(length))
-  return total
+  is_perm = jnp.all(jnp.sort(order, axis=-1) == jnp.arange(length, dtype=order.dtype), axis=-1)
+  return jnp.where(is_perm, total, jnp.asarray(jnp.nan, total.dtype))

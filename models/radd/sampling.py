@@ -27,6 +27,11 @@ per-step uniforms and Gumbel noise are functions of the key and step only).
 
 :func:`sample_ordered` is the AO-ARM sampler: one position per step along an order, exactly L NFEs; with
 exact conditionals it samples the data distribution exactly.
+
+Both samplers return integer tokens drawn by categorical choices: differentiating them (in the network's
+parameters) raises ``TypeError`` (:func:`kernels.common.checks.no_grad` on the network output) instead
+of returning a silent zero. :func:`unmask_probs` is differentiable in ``t_end``; :func:`expected_nfe`
+runs in numpy on the host and raises ``TypeError`` when its ``q`` is traced.
 """
 from __future__ import annotations
 
@@ -36,6 +41,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kernels.common.checks import is_concrete, no_grad
+from models.common.diffusion import _check_key
+from models.radd.losses import check_permutations
 from models.radd.process import GeometricNoise, LogLinearNoise, Noise, check_noise, check_tokens, score_scale
 
 Array = jax.Array
@@ -61,22 +69,38 @@ class SampleResult(NamedTuple):
   calls: Array
 
 
-def _check_positive_int(v, name: str) -> None:
+def _check_positive_int(v, name: str, fn: str) -> None:
   if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-    raise ValueError(f"{name}: expected a positive int, got {v!r}")
+    raise ValueError(f"{fn}: {name} expected a positive int, got {v!r}")
+
+
+def _check_log_cond_fn(log_cond_fn, b: int, l: int, v: int, fn: str):
+  if not callable(log_cond_fn):
+    raise TypeError(f"{fn}: log_cond_fn expected a callable x_t [B, L] -> [B, L, V], got {type(log_cond_fn).__name__}")
+  out = jax.eval_shape(log_cond_fn, jax.ShapeDtypeStruct((b, l), jnp.int32))
+  if getattr(out, "shape", None) != (b, l, v):
+    raise ValueError(f"{fn}: log_cond_fn expected an output of shape [B, L, V] = {(b, l, v)}, got "
+                     f"{getattr(out, 'shape', type(out).__name__)}")
+  if not jnp.issubdtype(out.dtype, jnp.floating):
+    raise TypeError(f"{fn}: log_cond_fn expected a float output, got {out.dtype}")
+  return out
 
 
 def unmask_probs(noise: Noise, num_steps: int, method: str = "tweedie", t_end: float = 1e-5) -> Array:
   """[n] probability that a still-masked token is unmasked in step k (the last entry is 1).
 
   Uses ``t_k = linspace(1, t_end, n + 1)``; dtype follows the default float (float64 under x64).
+  ``t_end`` may be a scalar array (checked when concrete): the probabilities are differentiable in it.
   """
-  check_noise(noise)
-  _check_positive_int(num_steps, "num_steps")
-  if method not in METHODS:
-    raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
-  if not (isinstance(t_end, float) and 0.0 < t_end < 1.0):
-    raise ValueError(f"t_end: expected a float in (0, 1), got {t_end!r}")
+  check_noise(noise, "unmask_probs")
+  _check_positive_int(num_steps, "num_steps", "unmask_probs")
+  if not isinstance(method, str) or method not in METHODS:
+    raise ValueError(f"unmask_probs: method expected one of {METHODS}, got {method!r}")
+  if isinstance(t_end, bool) or not (isinstance(t_end, float) or (
+      hasattr(t_end, "dtype") and jnp.ndim(t_end) == 0 and jnp.issubdtype(t_end.dtype, jnp.floating))):
+    raise ValueError(f"unmask_probs: t_end expected a float in (0, 1), got {t_end!r}")
+  if is_concrete(t_end) and not 0.0 < float(t_end) < 1.0:
+    raise ValueError(f"unmask_probs: t_end expected a float in (0, 1), got {t_end!r}")
   ts = jnp.linspace(1.0, t_end, num_steps + 1)
   t, s = ts[:-1], ts[1:]
   if method == "tweedie":
@@ -92,13 +116,21 @@ def expected_nfe(q, length: int, cache: str = "lazy") -> float:
 
   With survival ``S_k = Π_{j≤k} (1 − q_j)``, a token is unmasked at step k with ``p_k = S_{k−1} − S_k``
   independently of the others, so step k changes the sequence with probability ``1 − (1 − p_k)^L``.
+
+  Host-side numpy (float64): a traced ``q`` (under jit/grad/vmap) raises ``TypeError``.
   """
-  _check_positive_int(length, "length")
-  if cache not in CACHE_POLICIES:
-    raise ValueError(f"cache: expected one of {CACHE_POLICIES}, got {cache!r}")
-  q = np.asarray(q, np.float64)
-  if q.ndim != 1 or q.size < 1 or np.any((q < 0) | (q > 1)):
-    raise ValueError(f"q: expected a 1-D array of probabilities, got shape {q.shape}")
+  _check_positive_int(length, "length", "expected_nfe")
+  if not isinstance(cache, str) or cache not in CACHE_POLICIES:
+    raise ValueError(f"expected_nfe: cache expected one of {CACHE_POLICIES}, got {cache!r}")
+  if not is_concrete(q):
+    raise TypeError("expected_nfe: q is traced (under jit/grad/vmap), but E-NFE is computed on the host in "
+                    "float64 numpy and is not traceable or differentiable: pass concrete probabilities")
+  q = np.asarray(q)
+  if not (np.issubdtype(q.dtype, np.floating) or np.issubdtype(q.dtype, np.integer)):
+    raise TypeError(f"expected_nfe: q expected a real array, got dtype {q.dtype}")
+  q = q.astype(np.float64)
+  if q.ndim != 1 or q.size < 1 or not np.all((q >= 0) & (q <= 1)):
+    raise ValueError(f"expected_nfe: q expected a non-empty 1-D array of probabilities in [0, 1], got {q.tolist()}")
   n = q.size
   if cache == "none":
     return float(n)
@@ -113,8 +145,8 @@ def expected_nfe(q, length: int, cache: str = "lazy") -> float:
 
 def expected_nfe_uniform(num_steps: int, length: int) -> float:
   """The paper's closed form ``n (1 − (1 − 1/n)^L)`` (each token's unmasking step uniform over n steps)."""
-  _check_positive_int(num_steps, "num_steps")
-  _check_positive_int(length, "length")
+  _check_positive_int(num_steps, "num_steps", "expected_nfe_uniform")
+  _check_positive_int(length, "length", "expected_nfe_uniform")
   return float(num_steps * -np.expm1(length * np.log1p(-1.0 / num_steps))) if num_steps > 1 else 1.0
 
 
@@ -135,14 +167,14 @@ def sample(log_cond_fn: LogCondFn, key: Array, batch_size: int, length: int, voc
     :class:`SampleResult`.
   """
   for name, v in (("batch_size", batch_size), ("length", length), ("vocab_size", vocab_size)):
-    _check_positive_int(v, name)
-  if cache not in CACHE_POLICIES:
-    raise ValueError(f"cache: expected one of {CACHE_POLICIES}, got {cache!r}")
-  q = unmask_probs(noise, num_steps, method, t_end)
+    _check_positive_int(v, name, "sample")
+  if not isinstance(cache, str) or cache not in CACHE_POLICIES:
+    raise ValueError(f"sample: cache expected one of {CACHE_POLICIES}, got {cache!r}")
+  _check_key(key, "key", "sample")
   b, l, v = batch_size, length, vocab_size
-  out = jax.eval_shape(log_cond_fn, jax.ShapeDtypeStruct((b, l), jnp.int32))
-  if out.shape != (b, l, v):
-    raise ValueError(f"log_cond_fn: expected an output of shape [B, L, V] = {(b, l, v)}, got {tuple(out.shape)}")
+  out = _check_log_cond_fn(log_cond_fn, b, l, v, "sample")
+  q = unmask_probs(noise, num_steps, method, t_end)
+  net = lambda x: no_grad(log_cond_fn(x), "models.radd.sample (categorical draws of integer tokens)")
   x = jnp.full((b, l), v, jnp.int32)
   carry = (x, jnp.zeros((b, l, v), out.dtype), jnp.ones((b,), bool), jnp.zeros((b,), jnp.int32),
            jnp.zeros((), jnp.int32))
@@ -154,11 +186,11 @@ def sample(log_cond_fn: LogCondFn, key: Array, batch_size: int, length: int, voc
     unmask = (x == v) & (jax.random.uniform(ku, (b, l), q.dtype) < qk)
     changes = jnp.any(unmask, axis=-1)
     if cache == "none":
-      log_c = log_cond_fn(x)
+      log_c = net(x)
       need = jnp.ones((b,), bool)
     else:
       need = stale & changes if cache == "lazy" else stale
-      log_c = jax.lax.cond(jnp.any(need), lambda c: jnp.where(need[:, None, None], log_cond_fn(x), c),
+      log_c = jax.lax.cond(jnp.any(need), lambda c: jnp.where(need[:, None, None], net(x), c),
                            lambda c: c, cached)
     draw = jnp.argmax(log_c + jax.random.gumbel(kg, (b, l, v), log_c.dtype), axis=-1).astype(jnp.int32)
     x = jnp.where(unmask, draw, x)
@@ -177,23 +209,28 @@ def sample_ordered(log_cond_fn: LogCondFn, key: Array, batch_size: int, length: 
     log_cond_fn: x_t int [B, L] -> log c_θ [B, L, V].
     key: PRNG key (step l uses ``fold_in(key, l)``; the random order, when ``order`` is None, is drawn
       from ``fold_in(key, L)``).
-    order: optional int [B, L] permutations; None: a uniformly random order per row.
+    order: optional int [B, L] permutations of 0..L−1 (ids checked eagerly or by ``checkify``; the
+      permutation when concrete); None: a uniformly random order per row.
   Returns:
-    int32 [B, L] samples.
+    int32 [B, L] samples. Under jit, an unchecked row of ``order`` that is not a permutation leaves the
+    mask id V at the positions it never visits.
   """
   for name, v in (("batch_size", batch_size), ("length", length), ("vocab_size", vocab_size)):
-    _check_positive_int(v, name)
+    _check_positive_int(v, name, "sample_ordered")
+  _check_key(key, "key", "sample_ordered")
   b, l, v = batch_size, length, vocab_size
+  _check_log_cond_fn(log_cond_fn, b, l, v, "sample_ordered")
   if order is None:
     order = jnp.argsort(jax.random.uniform(jax.random.fold_in(key, l), (b, l)), axis=-1)
   else:
-    check_tokens(order, "order")
+    check_tokens(order, "order", "sample_ordered")
     if order.shape != (b, l):
-      raise ValueError(f"order: expected shape {(b, l)}, got {tuple(order.shape)}")
+      raise ValueError(f"sample_ordered: order expected shape {(b, l)}, got {tuple(order.shape)}")
+    check_permutations(order, "sample_ordered")
   rows = jnp.arange(b)
 
   def step(x, i):
-    log_c = log_cond_fn(x)
+    log_c = no_grad(log_cond_fn(x), "models.radd.sample_ordered (categorical draws of integer tokens)")
     pos = order[:, i]
     draw = jax.random.categorical(jax.random.fold_in(key, i), log_c[rows, pos], axis=-1).astype(jnp.int32)
     return x.at[rows, pos].set(draw), None

@@ -36,7 +36,7 @@ def _load(path: pathlib.Path):
 
 import sys  # noqa: E402
 sys.path.insert(0, str(_DIR))   # battery files import their case types with `from battery import ...`
-from battery import BadInput, Grad, NoGrad  # noqa: E402,F401
+from battery import BadInput, Grad, NoGrad, weighted_sum  # noqa: E402,F401
 FILES = {p.stem: _load(p) for p in sorted(_DIR.glob("*.py")) if p.stem not in ("battery", "__init__")}
 BAD = [c for f in FILES.values() for c in getattr(f, "BAD_INPUTS", [])]
 GRADS = [c for f in FILES.values() for c in getattr(f, "GRADIENTS", []) if isinstance(c, Grad)]
@@ -65,14 +65,7 @@ def _cast(tree, dtype):
   return jax.tree.map(leaf, tree)
 
 
-def _weighted_sum(out):
-  """A fixed, non-symmetric linear functional of every float leaf (a plain sum can cancel, e.g. softmax)."""
-  total = 0.0
-  for leaf in jax.tree.leaves(out):
-    if jnp.issubdtype(leaf.dtype, jnp.inexact):
-      w = jnp.cos(0.7 * jnp.arange(leaf.size, dtype=leaf.dtype) + 0.3).reshape(leaf.shape)
-      total = total + jnp.sum(w * leaf)
-  return total
+_weighted_sum = weighted_sum
 
 
 def _directional_check(case, args):

@@ -18,6 +18,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
+import jax
+import jax.numpy as jnp
+
 
 @dataclasses.dataclass(frozen=True)
 class BadInput:
@@ -72,3 +75,20 @@ class NoGrad:
   @property
   def id(self) -> str:
     return f"{self.target}/{self.case}"
+
+
+def weighted_sum(out) -> Any:
+  """A fixed, non-symmetric linear functional of every float leaf of ``out`` (weights cos(0.7 k + 0.3),
+  never 0; a plain sum can cancel, e.g. softmax): the harness differentiates this scalar."""
+  total = 0.0
+  for leaf in jax.tree.leaves(out):
+    if jnp.issubdtype(leaf.dtype, jnp.inexact):
+      w = jnp.cos(0.7 * jnp.arange(leaf.size, dtype=leaf.dtype) + 0.3).reshape(leaf.shape)
+      total = total + jnp.sum(w * leaf)
+  return total
+
+
+def jit_functional(fn: Callable[..., Any]) -> Callable[..., Any]:
+  """``jit`` of ``weighted_sum(fn(*args))``: one compile per case, and ``check_grads`` (the slow path)
+  compares the derivative of a scalar with finite differences."""
+  return jax.jit(lambda *a: weighted_sum(fn(*a)))

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from models.common import diffusion as D
-from battery import BadInput, Grad, NoGrad  # noqa: F401  (loaded beside this file by tests/test_batteries.py)
+from battery import BadInput, Grad, NoGrad, jit_functional  # noqa: F401  (loaded beside this file by tests/test_batteries.py)
 
 PACKAGES = ("models.common.diffusion",)
 
@@ -124,17 +124,7 @@ BAD_INPUTS = [
         KEY, jnp.ones((2, 2)), jnp.ones(2)), match="emb_dim"),
 ]
 
-def _j(fn):
-  """``jit`` of fn followed, inside the jit, by a fixed non-symmetric linear functional of its float outputs
-  (cos(0.7 k + 0.3) weights, never 0): check_grads still compares the derivative with finite differences in
-  random directions, but one compile covers the case and the harness's own reduction runs on a scalar."""
-  def proj(*a):
-    total = 0.0
-    for leaf in jax.tree.leaves(fn(*a)):
-      w = jnp.cos(0.7 * jnp.arange(leaf.size, dtype=leaf.dtype) + 0.3).reshape(leaf.shape)
-      total = total + jnp.sum(w * leaf)
-    return total
-  return jax.jit(proj)
+_j = jit_functional   # one compile per case (tests/batteries/battery.py)
 
 
 R = ("rev",)   # reverse mode only (what training uses): one vjp compile per case

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from models import deis
-from battery import BadInput, Grad, NoGrad  # noqa: F401  (loaded beside this file by tests/test_batteries.py)
+from battery import BadInput, Grad, NoGrad, jit_functional  # noqa: F401  (loaded beside this file by tests/test_batteries.py)
 
 PACKAGES = ("models.deis",)
 
@@ -173,17 +173,7 @@ BAD_INPUTS = [
         _eps, LIN, _J(X), t_max=1.2, num_steps=2), match="t_max"),
 ]
 
-def _j(fn):
-  """``jit`` of fn followed, inside the jit, by a fixed non-symmetric linear functional of its float outputs
-  (cos(0.7 k + 0.3) weights, never 0): check_grads still compares the derivative with finite differences in
-  random directions, but one compile covers the case and the harness's own reduction runs on a scalar."""
-  def proj(*a):
-    total = 0.0
-    for leaf in jax.tree.leaves(fn(*a)):
-      w = jnp.cos(0.7 * jnp.arange(leaf.size, dtype=leaf.dtype) + 0.3).reshape(leaf.shape)
-      total = total + jnp.sum(w * leaf)
-    return total
-  return jax.jit(proj)
+_j = jit_functional   # one compile per case (tests/batteries/battery.py)
 
 
 R = ("rev",)   # reverse mode only: one vjp compile per case

@@ -19,7 +19,8 @@ Survival (``collision_survival``): P(no collision after q queries) = prod_{i=1}^
 E[Q] = sum_q P(Q > q) ~ sqrt(pi 2^n / 2).
 
 The state is a [2^n (register 1), 2^n (register 2)] complex128 array; H^{(x)n} is a fast Walsh-Hadamard
-transform along axis 0 (n butterflies, O(n 4^n)); U_f is a gather (a basis permutation). Because the
+transform along axis 0 (n butterflies, O(n 4^n)); U_f is a gather (a basis permutation). Both come from the
+shared simulator ``theory.common.statevector`` (``walsh_hadamard`` is re-exported here). Because the
 circuit is deterministic until the measurement, one state-vector evaluation gives the exact outcome
 distribution of every run with that oracle; runs are then independent draws from it.
 """
@@ -35,6 +36,7 @@ import numpy as np
 from jax.experimental import checkify
 
 from kernels.common.checks import check_in_range, is_concrete
+from theory.common.statevector import permute_basis, walsh_hadamard
 
 MAX_QUBITS = 10          # per register: 4^10 complex128 amplitudes = 16 MiB
 MAX_CLASSICAL_BITS = 24  # collision search keeps a [2^n] table
@@ -126,30 +128,6 @@ def random_period(key: jax.Array, n: int) -> jax.Array:
 # State-vector simulator.
 
 
-def walsh_hadamard(state: jax.Array, n: int) -> jax.Array:
-  """H^{(x)n} on axis 0 by the fast Walsh-Hadamard transform (n butterflies, normalised, an involution).
-
-  state: [2^n, M] float or complex -> [2^n, M] (linear, so differentiable). Bit i of the row index is qubit
-  i; the ordering is irrelevant to the result because every qubit gets the same H. n: int in [1, 24].
-  """
-  n = _check_n(n, hi=MAX_CLASSICAL_BITS, lo=1)
-  state = jnp.asarray(state)
-  if not jnp.issubdtype(state.dtype, jnp.inexact):
-    raise TypeError(f"walsh_hadamard: state must be a float or complex array, got dtype {state.dtype}")
-  if state.ndim != 2 or state.shape[0] != 2 ** n:
-    raise ValueError(f"walsh_hadamard: state must have shape [2^n, M] = [{2 ** n}, M], got {state.shape}")
-  return _walsh_hadamard(state, n)
-
-
-def _walsh_hadamard(state: jax.Array, n: int) -> jax.Array:
-  m = state.shape[1]
-  for i in range(n):
-    v = state.reshape(2 ** (n - 1 - i), 2, 2 ** i, m)
-    a, b = v[:, 0], v[:, 1]
-    state = jnp.stack([a + b, a - b], axis=1).reshape(2 ** n, m) / math.sqrt(2.0)
-  return state
-
-
 def apply_oracle(state: jax.Array, table: jax.Array) -> jax.Array:
   """U_f |x>|y> = |x>|y XOR f(x)> as a gather: out[x, y] = state[x, y XOR f(x)] (U_f is an involution).
 
@@ -167,19 +145,21 @@ def apply_oracle(state: jax.Array, table: jax.Array) -> jax.Array:
 
 
 def _apply_oracle(state: jax.Array, table: jax.Array) -> jax.Array:
+  # U_f is a basis permutation of the flattened two-register state (index x 2^n + y).
   size = state.shape[0]
   x = jnp.arange(size, dtype=jnp.int32)[:, None]
   y = jnp.arange(size, dtype=jnp.int32)[None, :]
-  return state[x, y ^ table[:, None]]
+  perm = (x * size + (y ^ table[:, None])).reshape(-1)
+  return permute_basis(state.reshape(-1), perm).reshape(size, size)
 
 
 @functools.partial(jax.jit, static_argnums=1)
 def _circuit(table: jax.Array, n: int) -> jax.Array:
   size = 2 ** n
   state = jnp.zeros((size, size), jnp.complex128).at[0, 0].set(1.0)
-  state = _walsh_hadamard(state, n)
+  state = walsh_hadamard(state, n)
   state = _apply_oracle(state, table)
-  return _walsh_hadamard(state, n)
+  return walsh_hadamard(state, n)
 
 
 def simon_state(table: jax.Array, n: int) -> jax.Array:

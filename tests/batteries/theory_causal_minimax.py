@@ -1,0 +1,137 @@
+"""Batteries for theory/causal_minimax (paper 16): bad inputs and derivatives."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import theory.causal_minimax as C
+from battery import BadInput, Grad, NoGrad  # noqa: F401  (loaded beside this file by tests/test_batteries.py)
+
+PACKAGES = ("theory.causal_minimax",)
+
+_SCM = C.counterexample_scm()
+_G = C.reference_scm().graph
+_KEY = jax.random.key(0)
+_DATA = np.array([[0.1, 0.2, 0.3], [-0.4, 0.5, -0.1], [1.0, -0.3, 0.2]], np.float32)
+_F = C.counterexample_predictor
+
+BAD_INPUTS = [
+    BadInput("theory.causal_minimax.random_binary_scm", "n_stable 0", lambda: C.random_binary_scm(0, 0),
+             match="n_stable"),
+    BadInput("theory.causal_minimax.exact_worst_case", "missing cpt",
+             lambda: C.exact_worst_case(C.random_binary_scm(0, 2, 1)[0], {}), match="cpts"),
+    BadInput("theory.causal_minimax.random_dag_study", "n_seeds 0", lambda: C.random_dag_study(0), match="n_seeds"),
+    BadInput("theory.causal_minimax.make_graph", "cycle",
+             lambda: C.make_graph({"Y": (), "A": ("B",), "B": ("A",)}, "Y"), match="cycle"),
+    BadInput("theory.causal_minimax.make_graph", "E -> Y", lambda: C.make_graph({"Y": ("E",)}, "Y"),
+             match="E -> Y"),
+    BadInput("theory.causal_minimax.make_graph", "unknown parent", lambda: C.make_graph({"Y": ("Q",)}, "Y"),
+             match="unknown node 'Q'"),
+    BadInput("theory.causal_minimax.make_scm", "bad link",
+             lambda: C.make_scm({"Y": C.Mechanism(link="relu")}, "Y"), match="link"),
+    BadInput("theory.causal_minimax.make_scm", "unknown mutable",
+             lambda: C.make_scm({"Y": C.Mechanism()}, "Y", ("Z",)), match="mutable"),
+    BadInput("theory.causal_minimax.counterexample_scm", "negative noise",
+             lambda: C.counterexample_scm(-1.0), match="noise"),
+    BadInput("theory.causal_minimax.reference_alphas", "n_env 1", lambda: C.reference_alphas(1), match="n_env"),
+    BadInput("theory.causal_minimax.x_m0", "not a graph", lambda: C.x_m0({}), match="graph", error=TypeError),
+    BadInput("theory.causal_minimax.k_set", "not a graph", lambda: C.k_set(None), match="graph", error=TypeError),
+    BadInput("theory.causal_minimax.whole_set_optimal", "not a graph", lambda: C.whole_set_optimal(1),
+             match="graph", error=TypeError),
+    BadInput("theory.causal_minimax.do_star_set", "not a graph", lambda: C.do_star_set("g"), match="graph",
+             error=TypeError),
+    BadInput("theory.causal_minimax.regenerated_set", "not a graph", lambda: C.regenerated_set(0), match="graph",
+             error=TypeError),
+    BadInput("theory.causal_minimax.stable_dag", "not a graph", lambda: C.stable_dag(0), match="graph",
+             error=TypeError),
+    BadInput("theory.causal_minimax.equivalence_classes", "not a graph", lambda: C.equivalence_classes(0),
+             match="graph", error=TypeError),
+    BadInput("theory.causal_minimax.d_separated", "unknown node", lambda: C.d_separated(_G, {"Y"}, {"Q"}),
+             match="ys.*unknown"),
+    BadInput("theory.causal_minimax.markov_boundary", "unknown node in subset",
+             lambda: C.markov_boundary(_G, ("X1", "Q")), match="subset.*unknown"),
+    BadInput("theory.causal_minimax.markov_boundary", "target in subset", lambda: C.markov_boundary(_G, ("Y",)),
+             match="subset"),
+    BadInput("theory.causal_minimax.subset_masks", "mutable in subset",
+             lambda: C.subset_masks(C.reference_scm(), [("M1",)]), match=r"subsets\[0\]"),
+    BadInput("theory.causal_minimax.sample", "n = 0", lambda: C.sample(_KEY, _SCM, 1.0, 0), match="n"),
+    BadInput("theory.causal_minimax.sample", "not a key", lambda: C.sample(3, _SCM, 1.0, 4), match="key",
+             error=TypeError),
+    BadInput("theory.causal_minimax.sample_environments", "alphas 2-d",
+             lambda: C.sample_environments(_KEY, _SCM, np.ones((2, 2)), 4), match="alphas"),
+    BadInput("theory.causal_minimax.structural_mean", "unknown node",
+             lambda: C.structural_mean(_SCM, "Q", {"Y": jnp.zeros(2)}), match="v"),
+    BadInput("theory.causal_minimax.residuals", "wrong columns", lambda: C.residuals(_SCM, np.zeros((3, 4))),
+             match="data"),
+    BadInput("theory.causal_minimax.do_star_samples", "wrong columns",
+             lambda: C.do_star_samples(_KEY, _SCM, np.zeros((3, 2), np.float32)), match="data"),
+    BadInput("theory.causal_minimax.intervene", "missing J",
+             lambda: C.intervene(_SCM, _DATA, _DATA, {}), match="j_fns"),
+    BadInput("theory.causal_minimax.fit_predictors", "masks 1-d",
+             lambda: C.fit_predictors(_KEY, _DATA[:, 1:], _DATA[:, 0], np.ones(2)), match="masks"),
+    BadInput("theory.causal_minimax.fit_predictors", "steps 0",
+             lambda: C.fit_predictors(_KEY, _DATA[:, 1:], _DATA[:, 0], np.ones((1, 2)), steps=0), match="steps"),
+    BadInput("theory.causal_minimax.predict", "not predictors", lambda: C.predict(None, _DATA), match="predictors",
+             error=TypeError),
+    BadInput("theory.causal_minimax.risk", "not predictors", lambda: C.risk(_SCM, None, _DATA), match="predictors",
+             error=TypeError),
+    BadInput("theory.causal_minimax.worst_case_risk", "restarts 0",
+             lambda: C.worst_case_risk(_KEY, _SCM, _F, _DATA, restarts=0), match="restarts"),
+    BadInput("theory.causal_minimax.worst_case_risk", "negative penalty",
+             lambda: C.worst_case_risk(_KEY, _SCM, _F, _DATA, penalty=-1.0), match="penalty"),
+    BadInput("theory.causal_minimax.worst_case_risk", "unknown family",
+             lambda: C.worst_case_risk(_KEY, _SCM, _F, _DATA, family="tree"), match="family"),
+    BadInput("theory.causal_minimax.counterexample_worst_case", "n_quad 1",
+             lambda: C.counterexample_worst_case(n_quad=1), match="n_quad"),
+    BadInput("theory.causal_minimax.counterexample_predictor", "3 columns",
+             lambda: C.counterexample_predictor(np.zeros((2, 3))), match="x"),
+    BadInput("theory.causal_minimax.counterexample_study", "not a key", lambda: C.counterexample_study(0),
+             match="key", error=TypeError),
+    BadInput("theory.causal_minimax.reference_study", "not a key", lambda: C.reference_study(0), match="key",
+             error=TypeError),
+]
+
+GRADIENTS = [
+    Grad("theory.causal_minimax.counterexample_predictor", C.counterexample_predictor,
+         lambda: (np.array([[0.3, 0.5], [-1.0, 0.2]]),)),
+    Grad("theory.causal_minimax.structural_mean",
+         lambda y, m: C.structural_mean(_SCM, "X", {"Y": y, "M": m}), lambda: (np.array([0.3, -1.0]),
+                                                                            np.array([0.5, 0.7]))),
+    Grad("theory.causal_minimax.residuals", lambda d: C.residuals(_SCM, d), lambda: (_DATA.astype(np.float64),)),
+    Grad("theory.causal_minimax.intervene",
+         lambda a: C.intervene(_SCM, jnp.asarray(_DATA, a.dtype), jnp.asarray(_DATA, a.dtype),
+                               {"M": lambda pa: a * pa[:, 0]}), lambda: (np.float64(0.7),)),
+]
+
+_GRAPH = "grad: graph combinatorics (node names, sets); no float input"
+_RAND = "grad: a sampler/estimator whose output is a Monte Carlo or optimisation result; not differentiated"
+EXEMPT = {
+    "theory.causal_minimax.random_binary_scm": "grad: integer seed and sizes in, a random structure out",
+    "theory.causal_minimax.exact_worst_case": "grad: a max over finitely many environments (piecewise); numpy",
+    "theory.causal_minimax.random_dag_study": "grad: integer seeds in, counts out",
+    "theory.causal_minimax.ENV": "constant",
+    "theory.causal_minimax.LINKS": "constant",
+    "theory.causal_minimax.Graph": "result container",
+    "theory.causal_minimax.SCM": "result container",
+    "theory.causal_minimax.Mechanism": "result container (validated by make_scm)",
+    "theory.causal_minimax.Predictors": "result container",
+    "theory.causal_minimax.WorstCase": "result container",
+    "theory.causal_minimax.CounterexampleResult": "result container",
+    "theory.causal_minimax.ReferenceResult": "result container",
+    "theory.causal_minimax.reference_scm": "constant SCM constructor without arguments",
+    "theory.causal_minimax.counterexample_scm": "grad: builds a static structure",
+    "theory.causal_minimax.linear_scm": "constant SCM constructor without arguments",
+    "theory.causal_minimax.reference_alphas": "grad: integer count in, constant grid out",
+    "theory.causal_minimax.make_graph": _GRAPH, "theory.causal_minimax.make_scm": _GRAPH,
+    "theory.causal_minimax.x_m0": _GRAPH, "theory.causal_minimax.k_set": _GRAPH,
+    "theory.causal_minimax.whole_set_optimal": _GRAPH, "theory.causal_minimax.do_star_set": _GRAPH,
+    "theory.causal_minimax.regenerated_set": _GRAPH, "theory.causal_minimax.d_separated": _GRAPH,
+    "theory.causal_minimax.markov_boundary": _GRAPH, "theory.causal_minimax.stable_dag": _GRAPH,
+    "theory.causal_minimax.equivalence_classes": _GRAPH, "theory.causal_minimax.subset_masks": _GRAPH,
+    "theory.causal_minimax.sample": _RAND, "theory.causal_minimax.sample_environments": _RAND,
+    "theory.causal_minimax.do_star_samples": "grad: a row permutation (integer indices) of the data",
+    "theory.causal_minimax.fit_predictors": _RAND, "theory.causal_minimax.worst_case_risk": _RAND,
+    "theory.causal_minimax.predict": "grad: the MLP forward pass; differentiated inside fit_predictors",
+    "theory.causal_minimax.risk": "grad: the MSE of fitted predictors; differentiated inside fit_predictors",
+    "theory.causal_minimax.counterexample_worst_case": "grad: numpy quadrature of a closed form; no array input",
+    "theory.causal_minimax.counterexample_study": _RAND, "theory.causal_minimax.reference_study": _RAND,
+}

@@ -3,6 +3,14 @@
   python -m experiments.main --config=experiments/configs/<slug>.py:<variant> --workdir=DIR \
       [--config.train.total_steps=...] [--distributed] [--verbosity=0]
 
+Multi-process (multi-host GPU, TPU pod slice, Slurm, or several processes on one machine): run the
+same command in every process with ``--distributed``. ``jax.distributed.initialize`` then finds the
+coordinator, the process count and this process's id from the environment (``JAX_COORDINATOR_ADDRESS``
+or the cluster: Cloud TPU, Slurm, Open MPI, Kubernetes); ``--coordinator_address``,
+``--num_processes`` and ``--process_id`` give them where the cluster does not (they imply
+``--distributed``). The workdir must be on a filesystem every process sees; process 0 writes the
+metrics, the summary and the progress lines, orbax writes each checkpoint once.
+
 Re-running the same command resumes from the newest checkpoint in DIR (``metrics.jsonl`` is cut back
 to that step); re-running a finished run trains nothing and keeps its ``summary.json``. A mistyped
 override, a value of the wrong type or a config that fails its checks stops the launcher with one
@@ -26,6 +34,12 @@ PROGRAM = "experiments.main"
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, as path.py:variant.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and TensorBoard events.")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host runs).")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None,
+                                   "host:port of process 0's coordinator (default: from the environment).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes (default: from the environment).",
+                                      lower_bound=1)
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's id, 0..num_processes-1 (default: from "
+                                   "the environment).", lower_bound=0)
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -53,10 +67,17 @@ def main(argv):
     task_cls = tasks.validate(config)
   except (ValueError, TypeError) as e:
     console.fail(PROGRAM, str(e))
-  if _DISTRIBUTED.value:
-    train_lib.initialize_distributed()
+  cluster = dict(coordinator_address=_COORDINATOR.value, num_processes=_NUM_PROCESSES.value,
+                 process_id=_PROCESS_ID.value)
+  if _DISTRIBUTED.value or any(v is not None for v in cluster.values()):
+    try:
+      train_lib.initialize_distributed(**cluster)
+    except (ValueError, TypeError, RuntimeError) as e:
+      console.fail(PROGRAM, f"--distributed: {e}")
   import jax
-  console.say(f"devices: {jax.devices()}")
+  chief = jax.process_index() == 0
+  if chief:
+    console.say(f"devices: {jax.device_count()} ({jax.process_count()} process(es)): {jax.devices()}")
   try:
     task = task_cls(config)
   except (ValueError, TypeError, OSError) as e:  # e.g. a data path that does not exist
@@ -67,6 +88,8 @@ def main(argv):
     console.fail(PROGRAM, str(e))
   except train_lib.NonFiniteError as e:
     console.fail(PROGRAM, str(e), status=1)
+  if not chief:  # process 0 writes and prints the summary
+    return
   path = os.path.join(workdir, "summary.json")
   if result.start_step >= config.train.total_steps and os.path.exists(path):
     console.say(f"run already complete: {path} kept")

@@ -21,6 +21,7 @@ TASKS: dict[str, str] = {
     "deis_digits": "experiments.tasks.deis:DigitsDiffusion",
     "radd_lm": "experiments.tasks.radd_lm:RADDLM",
     "interpolants": "experiments.tasks.interpolants:InterpolantFields",
+    "quantum_kernel_vqc": "experiments.tasks.quantum_kernel:VQCTask",
 }
 
 
@@ -45,6 +46,12 @@ class Task(abc.ABC):
   @abc.abstractmethod
   def train_batch(self, step: int) -> Any:
     """The global batch for ``step`` (numpy pytree, leading axis = ``train.batch_size``)."""
+
+  def train_batch_rows(self, step: int, start: int, stop: int) -> Any:
+    """Rows ``[start, stop)`` of the global batch for ``step``: what one process of a multi-process run reads
+    (``train_lib`` asks each process for its block only). The default cuts them out of :meth:`train_batch`; a
+    task that reads data from disk overrides it to read only those rows."""
+    return jax.tree.map(lambda a: a[start:stop], self.train_batch(step))
 
   @abc.abstractmethod
   def evaluate(self, params: Any, extra: Any) -> Mapping[str, float]:

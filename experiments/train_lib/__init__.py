@@ -1,7 +1,8 @@
 """Training library used by every trained method of the zoo.
 
 ``train(task, config, workdir)`` runs a data-parallel jitted step over a ``jax.sharding.Mesh``
-(1 device or N; multi-host through ``jax.distributed``), resumes from the newest orbax checkpoint in
+(1 device or N; multi-host through ``jax.distributed``: each process reads its rows of every batch,
+process 0 writes the metrics, evaluation is averaged over the processes), resumes from the newest orbax checkpoint in
 the workdir, writes ``metrics.jsonl`` (and TensorBoard event files when tensorboardX is installed;
 both flushed at every write and cut back to the checkpoint on resume), prints progress with steps/s
 and ETA, and stops on a non-finite metric naming the step (keeping the last good checkpoint).
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING
 
 _EXPORTS = {
     "Checkpoints": "checkpoint",
-    "ConfigError": "loop", "NonFiniteError": "loop", "TrainResult": "loop", "train": "loop",
-    "batch_sharding": "mesh", "initialize_distributed": "mesh", "make_mesh": "mesh", "replicated": "mesh",
-    "shard_batch": "mesh",
+    "ConfigError": "loop", "NonFiniteError": "loop", "TrainResult": "loop", "mean_over_processes": "loop",
+    "train": "loop",
+    "batch_sharding": "mesh", "initialize_distributed": "mesh", "make_mesh": "mesh", "process_rows": "mesh",
+    "replicated": "mesh", "shard_batch": "mesh", "shard_local_batch": "mesh",
     "TrainState": "state", "num_params": "state",
     "make_optimizer": "step", "make_train_step": "step",
     "MetricWriter": "writers", "Progress": "writers", "read_metrics": "writers", "truncate_metrics": "writers",
@@ -41,9 +43,9 @@ def __dir__():
 
 if TYPE_CHECKING:
   from experiments.train_lib.checkpoint import Checkpoints
-  from experiments.train_lib.loop import ConfigError, NonFiniteError, TrainResult, train
-  from experiments.train_lib.mesh import (batch_sharding, initialize_distributed, make_mesh, replicated,
-                                          shard_batch)
+  from experiments.train_lib.loop import ConfigError, NonFiniteError, TrainResult, mean_over_processes, train
+  from experiments.train_lib.mesh import (batch_sharding, initialize_distributed, make_mesh, process_rows,
+                                          replicated, shard_batch, shard_local_batch)
   from experiments.train_lib.state import TrainState, num_params
   from experiments.train_lib.step import make_optimizer, make_train_step
   from experiments.train_lib.writers import MetricWriter, Progress, read_metrics, truncate_metrics

@@ -12,7 +12,10 @@ class Checkpoints:
   """``workdir/checkpoints`` managed by an orbax ``CheckpointManager``.
 
   Only states that passed the non-finite guard are saved, so a failed run keeps its last good
-  checkpoint; ``max_to_keep`` older ones are kept besides.
+  checkpoint; ``max_to_keep`` older ones are kept besides. In a multi-process run every process makes
+  one (same directory, on a filesystem all of them see) and orbax writes each checkpoint once: each
+  array chunk by one process, the metadata by process 0. A restore takes the shardings of ``target``,
+  so a checkpoint resumes on another number of processes or devices.
   """
 
   def __init__(self, workdir: str, *, max_to_keep: int = 3):

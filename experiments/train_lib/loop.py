@@ -6,9 +6,12 @@ import json
 import math
 import os
 import time
+import zlib
 from typing import Any, Callable
 
 import jax
+import numpy as np
+from jax.experimental import multihost_utils
 
 from experiments.train_lib import mesh as mesh_lib
 from experiments.train_lib.checkpoint import Checkpoints
@@ -54,8 +57,18 @@ def _flatten(cfg: Any, prefix: str = "") -> dict[str, Any]:
   return out
 
 
+def _sync(name: str) -> None:
+  """A barrier across processes (nothing with one process)."""
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices(name)
+
+
 def _check_config_matches(workdir: str, config: Any) -> None:
-  """Writes ``config.json``; on resume, refuses a config that differs in anything but RESUMABLE_CHANGES."""
+  """Writes ``config.json``; on resume, refuses a config that differs in anything but RESUMABLE_CHANGES.
+
+  Every process reads the file before process 0 (re)writes it, so all of them reach the same verdict;
+  then every process checks that it sees the file (a workdir on a disk of one host only fails here).
+  """
   path = os.path.join(workdir, "config.json")
   now = json.loads(json.dumps(_flatten(config), default=str))
   if os.path.exists(path):
@@ -66,8 +79,71 @@ def _check_config_matches(workdir: str, config: Any) -> None:
     if changed:
       raise ConfigError(f"workdir {workdir} holds a run with another config; differing fields: "
                        f"{', '.join(changed)}. Use a new --workdir.")
-  with open(path, "w", encoding="utf-8") as f:
-    json.dump(now, f, indent=1, sort_keys=True)
+  _sync("train_lib: config.json read")
+  if jax.process_index() == 0:
+    with open(path, "w", encoding="utf-8") as f:
+      json.dump(now, f, indent=1, sort_keys=True)
+  _sync("train_lib: config.json written")
+  if not os.path.exists(path):
+    raise ConfigError(f"workdir {workdir}: process {jax.process_index()} does not see the config.json that "
+                      f"process 0 wrote; a run of {jax.process_count()} processes needs a workdir on a "
+                      f"filesystem every process sees")
+
+
+def _topology() -> dict[str, Any]:
+  return {"processes": jax.process_count(), "devices": jax.device_count(), "platform": jax.default_backend()}
+
+
+def _note_topology(workdir: str, resumed: bool, log: Callable[[str], None]) -> None:
+  """Keeps ``topology.json`` (processes, devices, platform of the last start); says when a resume changes it."""
+  path = os.path.join(workdir, "topology.json")
+  now = _topology()
+  if resumed and os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      before = json.load(f)
+    if before != now:
+      log(f"resuming a run last started on {before.get('processes')} process(es), {before.get('devices')} "
+          f"{before.get('platform')} device(s) on {now['processes']} process(es), {now['devices']} "
+          f"{now['platform']} device(s): the state was re-sharded on restore; the global batches are the same")
+  _sync("train_lib: topology.json read")
+  if jax.process_index() == 0:
+    with open(path, "w", encoding="utf-8") as f:
+      json.dump(now, f, indent=1, sort_keys=True)
+
+
+def mean_over_processes(metrics: dict[str, float]) -> dict[str, float]:
+  """The mean of each metric over the processes (float64; the value itself where all processes agree).
+
+  Every process must report the same names. A task that evaluates its share of a held-out set
+  (equal shares) gets the mean over the whole set; one that evaluates everything in every process
+  gets its value back unchanged.
+  """
+  if jax.process_count() == 1:
+    return dict(metrics)
+  keys = sorted(metrics)
+  head = np.asarray([zlib.crc32(json.dumps(keys).encode()), len(keys)], np.uint32)
+  heads = np.asarray(multihost_utils.process_allgather(head))
+  if not (heads == heads[0]).all():
+    raise RuntimeError(f"evaluate: the processes returned different metric names (process "
+                       f"{jax.process_index()}: {keys})")
+  if not keys:
+    return {}
+  vals = np.asarray([float(metrics[k]) for k in keys], np.float64)
+  # float64 bits travel as uint32 pairs: with x64 off jax would round a float64 array to float32.
+  bits = np.asarray(multihost_utils.process_allgather(vals.view(np.uint32)), np.uint32)
+  table = np.ascontiguousarray(bits).view(np.float64).reshape(jax.process_count(), len(keys))
+  same = (table == table[0]).all(axis=0)
+  return {k: float(table[0, i]) if same[i] else float(np.mean(table[:, i])) for i, k in enumerate(keys)}
+
+
+class _NoWriter:
+  """What processes other than 0 write: nothing (process 0 writes metrics.jsonl and TensorBoard)."""
+
+  def write(self, step: int, metrics: Any) -> None:
+    pass
+
+  def close(self) -> None:
+    pass
 
 
 def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None,
@@ -78,6 +154,17 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
   its checkpoint) are dropped and TensorBoard is told to hide them, so every step appears once.
   Re-running a finished run trains nothing: it reports the logged final metrics and a fresh
   evaluation.
+
+  Multi-process runs (after ``initialize_distributed``): every process runs this function with the
+  same arguments and a workdir on a filesystem all of them see. The mesh spans every device; each
+  process reads only its block of rows of every global batch: ``task.train_batch_rows(step, start,
+  stop)`` when the task has it (rows ``start:stop`` of ``train_batch(step)``, read alone), else the
+  block is cut from ``train_batch(step)``. Orbax writes each checkpoint once (each array by one
+  process); process 0 alone writes ``config.json``, ``metrics.jsonl``, TensorBoard and progress lines.
+  ``task.evaluate`` runs in every process and each metric is averaged over the processes
+  (:func:`mean_over_processes`) before it is written. A checkpoint restores on another number of
+  processes or devices (re-sharded; ``topology.json`` records the last start and the resume says
+  what changed).
 
   Args:
     task: an ``experiments.tasks.Task`` (init, loss, train_batch, evaluate).
@@ -93,6 +180,8 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
     mesh_lib.check_batch_size(tc.batch_size, mesh, "config.train.batch_size")
   except ValueError as e:
     raise ConfigError(str(e)) from None
+  chief = jax.process_index() == 0
+  say = log if chief else (lambda line: None)
   os.makedirs(workdir, exist_ok=True)
   _check_config_matches(workdir, config)
   tx = make_optimizer(tc)
@@ -105,20 +194,37 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
   state = jax.jit(init_state, out_shardings=mesh_lib.replicated(mesh))()
   ckpts = Checkpoints(workdir, max_to_keep=tc.max_checkpoints)
   start = ckpts.latest_step()
+  source = getattr(task, "source", None)
+  if isinstance(source, str) and source:
+    say(f"data: {source}")
   if start is not None:
     state = ckpts.restore(state, start)
-    log(f"resumed from step {start} in {ckpts.directory}")
+    say(f"resumed from step {start} in {ckpts.directory}")
   else:
     start = 0
-    log(f"new run in {workdir}: {num_params(state.params):,} parameters, {mesh.devices.size} device(s)")
+    say(f"new run in {workdir}: {num_params(state.params):,} parameters, {mesh.devices.size} device(s)"
+        + (f" in {jax.process_count()} processes" if jax.process_count() > 1 else ""))
   start = int(start)
-  dropped = truncate_metrics(workdir, start)
+  _note_topology(workdir, start > 0, say)
+  dropped = truncate_metrics(workdir, start) if chief else 0
   if dropped:
-    log(f"metrics.jsonl: dropped {dropped} row(s) logged after step {start} by the interrupted run")
+    say(f"metrics.jsonl: dropped {dropped} row(s) logged after step {start} by the interrupted run")
 
   step_fn = make_train_step(task.loss, tx, mesh)
-  writer = MetricWriter(workdir, tensorboard=tc.tensorboard, start_step=start)
-  progress = Progress(tc.total_steps, start, log)
+  writer = MetricWriter(workdir, tensorboard=tc.tensorboard, start_step=start) if chief else _NoWriter()
+  progress = Progress(tc.total_steps, start, say)
+  row_start, row_stop = mesh_lib.process_rows(mesh, tc.batch_size)
+  read_rows = getattr(task, "train_batch_rows", None)
+
+  def batch_of(step: int):
+    if read_rows is not None:
+      local = read_rows(step, row_start, row_stop)
+    else:
+      local = jax.tree.map(lambda x: x[row_start:row_stop], task.train_batch(step))
+    return mesh_lib.shard_local_batch(local, mesh, tc.batch_size)
+
+  def evaluate() -> dict[str, float]:
+    return mean_over_processes({f"eval/{k}": float(v) for k, v in task.evaluate(state.params, state.extra).items()})
   end = tc.total_steps if stop_after is None else min(tc.total_steps, stop_after)
   pending: list[tuple[int, dict]] = []  # device metrics not yet checked, so steps don't sync
   last: dict[str, float] = {}
@@ -139,7 +245,7 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
 
   try:
     for step in range(start, end):
-      batch = mesh_lib.shard_batch(task.train_batch(step), mesh)
+      batch = batch_of(step)
       key = jax.random.fold_in(train_key, step)
       t = time.perf_counter()
       state, metrics = step_fn(state, batch, key)
@@ -157,9 +263,9 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
         progress(done, last)
       if (tc.eval_every and done % tc.eval_every == 0) or done == tc.total_steps:
         last = flush_and_check() or last
-        eval_metrics = {f"eval/{k}": float(v) for k, v in task.evaluate(state.params, state.extra).items()}
+        eval_metrics = evaluate()
         writer.write(done, eval_metrics)
-        log(f"step {done} eval | " + " | ".join(f"{k} {v:.4g}" for k, v in eval_metrics.items()))
+        say(f"step {done} eval | " + " | ".join(f"{k} {v:.4g}" for k, v in eval_metrics.items()))
       if (tc.checkpoint_every and done % tc.checkpoint_every == 0) or is_last:
         last = flush_and_check() or last
         ckpts.save(done, state)
@@ -167,8 +273,8 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
     if steps_run <= 0 and start >= tc.total_steps:  # re-run of a finished run: report its evaluation
       last = {k: v for r in read_metrics(workdir) if r.get("step") == start
               for k, v in r.items() if k != "step" and not k.startswith("eval/") and isinstance(v, float)}
-      eval_metrics = {f"eval/{k}": float(v) for k, v in task.evaluate(state.params, state.extra).items()}
-      log(f"run already complete at step {start}; eval | "
+      eval_metrics = evaluate()
+      say(f"run already complete at step {start}; eval | "
           + " | ".join(f"{k} {v:.4g}" for k, v in eval_metrics.items()))
   finally:
     ckpts.close()

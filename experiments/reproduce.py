@@ -31,6 +31,7 @@ import sys
 import time
 import traceback
 
+import numpy as np
 from absl import app, flags
 
 _ONLY = flags.DEFINE_list("only", [], "Papers (slugs) or claims (slug/name) to run; default all.")
@@ -76,9 +77,9 @@ def run_claim(claim, variant: str, out: str, log=print) -> dict:
   row = {"paper": claim.paper, "claim": claim.name, "id": claim.id, "title": claim.title,
          "expectation": claim.expectation}
   try:
-    o = claim.fn(Context(variant=variant, out_dir=out, log=lambda s: log(f"    {claim.id}: {s}")))
+    o = claim.run(Context(variant=variant, out_dir=out, log=lambda s: log(f"    {claim.id}: {s}")))
     row.update(verdict=o.verdict.value, measured=o.measured, rule=o.rule, figures=o.figures,
-               table=o.table, data=o.data)
+               table=o.table, data=o.data, evidence=o.evidence)
   except Exception as e:  # reported in the row and the exit status
     row.update(verdict="error", error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
   row["seconds"] = time.perf_counter() - t
@@ -222,12 +223,21 @@ def _summary(results: list[dict]) -> list[str]:
   return lines
 
 
+def _json_default(v):
+  """numpy scalars and arrays as JSON numbers and lists; anything else as its string."""
+  if isinstance(v, np.generic):
+    return v.item()
+  if isinstance(v, np.ndarray):
+    return v.tolist()
+  return str(v)
+
+
 def _write(out: str, variant: str, results: list[dict], seconds: float, *, partial: bool = False,
            interrupted: bool = False) -> None:
   env = _environment()
   _atomic_write(os.path.join(out, "results.json"),
                 json.dumps({"variant": variant, "environment": env, "seconds": seconds, "partial": partial,
-                            "claims": results}, indent=1, default=str))
+                            "claims": results}, indent=1, default=_json_default))
   held = sum(r["verdict"] == "holds" for r in results)
   reused = sum(bool(r.get("reused")) for r in results)
   lines = [f"# Reproduction report ({variant})", "",

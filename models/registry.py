@@ -1,25 +1,19 @@
-"""Registry of models checked by the conformance battery (``tests/models/test_conformance.py``).
+"""Models checked by the conformance battery (``tests/models/test_conformance.py``).
 
-Each model package registers one or more small instances with :func:`register` when it is imported.
-To add a package to the battery, add its import path to ``PACKAGES`` (the "registry line").
+Each neural package lists small instances in ``models/<slug>/conformance.py`` as ``SPECS: list[ModelSpec]``.
+:func:`all_specs` finds those modules by name: importing ``models.<slug>`` registers nothing, and a new package
+needs no edit here.
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
+import pkgutil
 from typing import Any, Callable, Mapping
 
 import flax.linen as nn
 import jax
-
-# The registry line: every model package that registers conformance specs.
-PACKAGES: tuple[str, ...] = (
-    "models.hopfield",
-    "models.gla",
-    "models.moe",
-    "models.deis",
-    "models.radd",
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,18 +34,24 @@ class ModelSpec:
   rng_streams: tuple[str, ...] = ()
 
 
-_SPECS: dict[str, ModelSpec] = {}
-
-
-def register(spec: ModelSpec) -> ModelSpec:
-  if spec.name in _SPECS and _SPECS[spec.name] is not spec:
-    raise ValueError(f"model spec {spec.name!r} is already registered")
-  _SPECS[spec.name] = spec
-  return spec
+def conformance_modules() -> list[str]:
+  """``models.<slug>.conformance`` for every package of ``models`` that has one, sorted."""
+  import models
+  names = []
+  for m in pkgutil.iter_modules(models.__path__):
+    if m.ispkg and importlib.util.find_spec(f"models.{m.name}.conformance") is not None:
+      names.append(f"models.{m.name}.conformance")
+  return sorted(names)
 
 
 def all_specs() -> list[ModelSpec]:
-  """Imports every package in ``PACKAGES`` and returns the registered specs, sorted by name."""
-  for pkg in PACKAGES:
-    importlib.import_module(pkg)
-  return [_SPECS[k] for k in sorted(_SPECS)]
+  """Every spec of every ``conformance`` module, sorted by name; names must be unique."""
+  specs: dict[str, ModelSpec] = {}
+  for mod in conformance_modules():
+    for spec in importlib.import_module(mod).SPECS:
+      if not isinstance(spec, ModelSpec):
+        raise TypeError(f"{mod}.SPECS: expected ModelSpec entries, got {type(spec).__name__}")
+      if spec.name in specs:
+        raise ValueError(f"model spec {spec.name!r} is listed twice ({mod})")
+      specs[spec.name] = spec
+  return [specs[k] for k in sorted(specs)]

@@ -1,9 +1,17 @@
-"""Claims that ``reproduce`` checks: each paper registers functions that run an experiment and
-return measured figures, the paper's expectation and a verdict decided by a rule stated in code.
+"""Claims that ``reproduce`` checks: each paper registers claims that measure, then judge.
 
-To add a paper: write ``experiments/claims/<slug>.py`` with ``@claim(...)`` functions. Claim modules are
-found by name: every module of this package whose name does not start with ``_`` and is not one of the
-shared helper modules in ``HELPER_MODULES``.
+A claim is two functions. The **measuring function** ``fn(ctx) -> Outcome`` runs the experiment (through the
+paper package's ``experiment.py``) and returns the headline figures, the figures and an ``evidence`` dict of
+plain numbers. The **judge** ``judge(evidence) -> (Verdict, rule)`` is pure: it applies the verdict rule and
+writes the rule's text from the same constants, so the text cannot drift from the code. The harness
+(:meth:`Claim.run`) calls one after the other. Each claim also registers hand-made ``cases`` (evidence
+dicts with the verdict the judge must give: one that holds, one that does not, one at the boundary, and
+"inconclusive" where the rule has it); ``tests/experiments/test_rules.py`` checks them all.
+
+To add a paper: write ``experiments/claims/<slug>.py`` with ``@claim(..., judge=..., cases=...)`` functions
+(shared tables, slopes and figures in :mod:`experiments.claims.report`). Claim modules are found by name:
+every module of this package whose name does not start with ``_`` and is not one of the shared helper
+modules in ``HELPER_MODULES``.
 """
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ import enum
 import importlib
 import os
 import pkgutil
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 # Modules of this package that hold shared helpers, not claims.
 HELPER_MODULES: frozenset[str] = frozenset({"report"})
@@ -48,18 +56,36 @@ class Outcome:
 
   Attributes:
     measured: headline figures (name -> number or short string), shown in the report row.
-    verdict: decided by ``rule`` from ``measured``.
-    rule: the decision rule in words (the code that applies it is next to it in the claim).
+    evidence: the plain numbers (floats, ints, bools, strings, lists of them) the claim's judge reads; kept in
+      results.json.
+    verdict, rule: set by the harness from ``judge(evidence)``; a measuring function leaves them unset.
     figures: PNG paths relative to the report directory.
     table: optional markdown table with the full measurements.
     data: anything else worth keeping in results.json (curves, per-seed values).
   """
   measured: dict[str, Any]
-  verdict: Verdict
-  rule: str
+  verdict: Verdict | None = None
+  rule: str = ""
   figures: list[str] = dataclasses.field(default_factory=list)
   table: str = ""
   data: dict[str, Any] = dataclasses.field(default_factory=dict)
+  evidence: dict[str, Any] | None = None
+
+
+Judge = Callable[[dict], "tuple[Verdict, str]"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+  """A hand-made evidence dict and the verdict the claim's judge must give for it.
+
+  ``label`` says which side of the rule it probes: ``"holds"``, ``"does not hold"``, ``"boundary"`` (at or next to
+  a threshold; the expected verdict says which side the boundary belongs to), ``"inconclusive"``, or anything
+  more specific that starts with one of these.
+  """
+  label: str
+  evidence: dict[str, Any]
+  verdict: Verdict
 
 
 @dataclasses.dataclass
@@ -130,18 +156,46 @@ class Claim:
   title: str        # one line
   expectation: str  # what the paper says, in words
   fn: Callable[[Context], Outcome]
+  judge: Judge | None = None
+  cases: tuple[Case, ...] = ()
 
   @property
   def id(self) -> str:
     return f"{self.paper}/{self.name}"
 
+  def run(self, ctx: Context) -> Outcome:
+    """Measures (``fn``) then judges: the verdict and the rule's text come from ``judge(outcome.evidence)``."""
+    out = self.fn(ctx)
+    if not isinstance(out, Outcome):
+      raise TypeError(f"claim {self.id}: expected the measuring function to return an Outcome, got "
+                      f"{type(out).__name__}")
+    if self.judge is None:
+      if out.verdict is None:
+        raise ValueError(f"claim {self.id}: no judge registered and no verdict returned")
+      return out
+    if out.evidence is None:
+      raise ValueError(f"claim {self.id}: expected Outcome.evidence for its judge, got None")
+    verdict, rule = self.judge(out.evidence)
+    if out.verdict is not None and out.verdict != verdict:
+      raise ValueError(f"claim {self.id}: the measuring function returned {out.verdict.value!r} but its judge "
+                       f"gives {verdict.value!r}")
+    return dataclasses.replace(out, verdict=Verdict(verdict), rule=rule)
+
 
 _CLAIMS: dict[str, Claim] = {}
 
 
-def claim(paper: str, name: str, title: str, expectation: str) -> Callable[[Callable[[Context], Outcome]], Callable]:
+def claim(paper: str, name: str, title: str, expectation: str, *, judge: Judge | None = None,
+          cases: Sequence[Case] = ()) -> Callable[[Callable[[Context], Outcome]], Callable]:
+  """Registers a measuring function as claim ``paper/name`` with its ``judge`` and hand-made ``cases``."""
+  if judge is not None and not callable(judge):
+    raise TypeError(f"claim {paper}/{name}: judge: expected a callable, got {type(judge).__name__}")
+  for c in cases:
+    if not isinstance(c, Case):
+      raise TypeError(f"claim {paper}/{name}: cases: expected Case instances, got {type(c).__name__}")
+
   def register(fn: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
-    c = Claim(paper, name, title, expectation, fn)
+    c = Claim(paper, name, title, expectation, fn, judge, tuple(cases))
     if c.id in _CLAIMS and _CLAIMS[c.id].fn is not fn:
       raise ValueError(f"claim {c.id} registered twice")
     _CLAIMS[c.id] = c

@@ -15,7 +15,8 @@ import math
 import jax
 import numpy as np
 
-from experiments.claims import Context, Outcome, Verdict, claim, pyplot
+from experiments.claims import Case, Context, Outcome, Verdict, claim, pyplot
+from experiments.claims.report import fmt_mean_se, markdown_table, mean_se
 
 SCIENCE = {
     "smoke": dict(n=300, reps=4, batch=4),
@@ -31,14 +32,52 @@ PRICE = {
 Z = 4.0  # Monte Carlo tolerance in standard errors (per cell; ~20 cells, two-sided false alarm ≈ 1e-3)
 
 
+def judge_price(e: dict) -> tuple[Verdict, str]:
+  rule = (f"holds iff in every (mechanism, k) cell the mean accuracy on S is within {Z:g} SE of the closed form "
+          f"Φ(√k E[c sign(c+ξ)]) (1/2 for sample splitting) and the fresh accuracy within {Z:g} SE of 1/2, and the "
+          f"empirical-answer accuracy at the largest k is above 1/2 by more than {Z:g} SE. Noise scale 1/√n (σ for "
+          f"Gaussian, b for Laplace); failing cells: {e['failing'] or 'none'}.")
+  ok = not e["failing"] and e["empirical_last"] > 0.5 + Z * e["empirical_last_se"]
+  return (Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD), rule
+
+
+def judge_nosignal(e: dict) -> tuple[Verdict, str]:
+  rule = (f"holds iff the standard holdout's mean accuracy at the largest k exceeds 1/2 by more than 4/√n and {Z:g} "
+          f"SE, the fresh accuracy of both methods is within {Z:g} SE of 1/2 at every k ≥ 1, and Thresholdout's mean "
+          "reported accuracy (paper's algorithm: Laplace γ ~ Lap(2σ), η ~ Lap(4σ), ξ ~ Lap(σ), T = 4/√n, σ = 1/√n, "
+          "unlimited budget) is within 4/√n of the mean fresh accuracy at every k; k grid = the paper's scaled by "
+          "n/10⁴")
+  tol = 4 / math.sqrt(e["n"])
+  excess = e["standard_holdout_last"] - 0.5
+  climbs = excess > tol and excess > Z * e["standard_holdout_last_se"]
+  ok = climbs and e["fresh_within"] and e["thresholdout_max_gap"] <= tol
+  return (Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD), rule
+
+
+def judge_signal(e: dict) -> tuple[Verdict, str]:
+  rule = ("holds iff Thresholdout's mean reported accuracy is within 4/√n of the mean fresh accuracy at every k, the "
+          "standard holdout's mean accuracy exceeds the fresh one by more than 4/√n at the largest k, and "
+          "Thresholdout's best mean fresh accuracy exceeds 1/2 + 4/√n")
+  tol = 4 / math.sqrt(e["n"])
+  ok = e["thresholdout_max_gap"] <= tol and e["standard_overstates"] > tol and e["best_fresh"] - 0.5 > tol
+  return (Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD), rule
+
+
 def _mse(a):
-  a = np.asarray(a, np.float64)
-  return a.mean(0), a.std(0, ddof=1) / math.sqrt(a.shape[0])
+  return mean_se(np.asarray(a, np.float64), axis=0)
 
 
 @claim("adaptive_holdout", "price", "Price of adaptivity: closed-form overfitting of empirical answers",
        "reusing k empirical answers overfits the adaptive query by ≈ √k/(π√n) (accuracy Φ(√(2k/πn))); "
-       "noise of scale σ divides the margin by √(1 + nσ²); sample splitting is unbiased; fresh stays 1/2")
+       "noise of scale σ divides the margin by √(1 + nσ²); sample splitting is unbiased; fresh stays 1/2",
+       judge=judge_price,
+       cases=[Case("holds", {"failing": [], "empirical_last": 0.63, "empirical_last_se": 0.002}, Verdict.HOLDS),
+              Case("does not hold: a cell off", {"failing": ["gaussian k=50"], "empirical_last": 0.63,
+                                                 "empirical_last_se": 0.002}, Verdict.DOES_NOT_HOLD),
+              Case("boundary: overfitting exactly 4 SE", {"failing": [], "empirical_last": 0.508,
+                                                          "empirical_last_se": 0.002}, Verdict.DOES_NOT_HOLD),
+              Case("boundary: just above 4 SE", {"failing": [], "empirical_last": 0.5081,
+                                                 "empirical_last_se": 0.002}, Verdict.HOLDS)])
 def price(ctx: Context) -> Outcome:
   from theory.adaptive_holdout import correlation_attack, overfit_accuracy
   p = PRICE[ctx.variant]
@@ -62,21 +101,16 @@ def price(ctx: Context) -> Outcome:
       data.setdefault(name, []).append(dict(k=k, sample=m, se=se, predicted=pred, fresh=fm, fresh_se=fse))
     ctx.log(f"{name}: " + " ".join(f"k={r[1]}: {r[2]:.3f}/{r[4]:.3f}" for r in rows if r[0] == name))
   emp = [r for r in rows if r[0] == "empirical"]
-  verdict = Verdict.HOLDS if not bad and emp[-1][2] > 0.5 + Z * emp[-1][3] else Verdict.DOES_NOT_HOLD
-  table = ["| mechanism | k | accuracy on S (mean ± SE) | closed form | fresh (mean ± SE) |", "|---|---|---|---|---|"]
-  table += [f"| {r[0]} | {r[1]} | {r[2]:.4f} ± {r[3]:.4f} | {r[4]:.4f} | {r[5]:.4f} ± {r[6]:.4f} |" for r in rows]
+  table = markdown_table(["mechanism", "k", "accuracy on S (mean ± SE)", "closed form", "fresh (mean ± SE)"],
+                         [(r[0], r[1], fmt_mean_se(mean=r[2], se=r[3]), r[4], fmt_mean_se(mean=r[5], se=r[6]))
+                          for r in rows])
   figures = ctx.figures(lambda: _plot_price(ctx, n, rows))
   return Outcome(
       measured={"n": n, f"empirical acc on S at k={emp[-1][1]}": f"{emp[-1][2]:.3f} ± {emp[-1][3]:.3f} "
                 f"(closed form {emp[-1][4]:.3f})", "cells off the closed form by > 4 SE": len(bad),
                 "max |fresh − 0.5|": max(abs(r[5] - 0.5) for r in rows)},
-      verdict=verdict,
-      rule=(f"holds iff in every (mechanism, k) cell the mean accuracy on S is within {Z:g} SE of the closed form "
-            f"Φ(√k E[c sign(c+ξ)]) (1/2 for sample splitting) and the fresh accuracy within {Z:g} SE of 1/2, and the "
-            f"empirical-answer accuracy at the largest k is above 1/2 by more than {Z:g} SE. "
-            f"n = {n}, {p['reps']} replications per cell, noise scale 1/√n (σ for Gaussian, b for Laplace); "
-            f"failing cells: {bad or 'none'}."),
-      figures=figures, table="\n".join(table), data=data)
+      evidence={"failing": bad, "empirical_last": float(emp[-1][2]), "empirical_last_se": float(emp[-1][3])},
+      figures=figures, table=table, data=data)
 
 
 def _plot_price(ctx, n, rows):
@@ -158,20 +192,26 @@ def _gap(cv):
 
 @claim("adaptive_holdout", "nosignal", "Reusable holdout, no signal: standard holdout overfits, Thresholdout does not",
        "standard holdout: training and holdout accuracy climb well above 1/2 (> 63 % at n = 10⁴, k = 500) while "
-       "fresh stays 1/2; Thresholdout (T = 4/√n, σ = 1/√n): reported accuracy within about 4/√n of fresh")
+       "fresh stays 1/2; Thresholdout (T = 4/√n, σ = 1/√n): reported accuracy within about 4/√n of fresh",
+       judge=judge_nosignal,
+       cases=[Case("holds", {"n": 4000, "standard_holdout_last": 0.633, "standard_holdout_last_se": 0.001,
+                             "fresh_within": True, "thresholdout_max_gap": 0.05}, Verdict.HOLDS),
+              Case("does not hold: Thresholdout overfits", {"n": 4000, "standard_holdout_last": 0.633,
+                                                            "standard_holdout_last_se": 0.001, "fresh_within": True,
+                                                            "thresholdout_max_gap": 0.08}, Verdict.DOES_NOT_HOLD),
+              Case("boundary: gap exactly 4/√n", {"n": 10000, "standard_holdout_last": 0.633,
+                                                  "standard_holdout_last_se": 0.001, "fresh_within": True,
+                                                  "thresholdout_max_gap": 0.04}, Verdict.HOLDS),
+              Case("boundary: holdout climbs just under 4/√n", {"n": 10000, "standard_holdout_last": 0.5399,
+                                                             "standard_holdout_last_se": 0.001, "fresh_within": True,
+                                                             "thresholdout_max_gap": 0.01}, Verdict.DOES_NOT_HOLD)])
 def nosignal(ctx: Context) -> Outcome:
   n, grid, res, ref = _science(ctx, 0)
   std, thr, thr_ref = _curves(res.standard), _curves(res.thresholdout), _curves(ref.thresholdout)
-  tol = 4 / math.sqrt(n)
   fresh_ok = all(np.all(np.abs(cv["fresh"][0][1:] - 0.5) <= Z * np.maximum(cv["fresh"][1][1:], 1e-12))
                  for cv in (std, thr))
   std_hold, std_se = std["holdout"][0][-1], std["holdout"][1][-1]
-  climbs = std_hold - 0.5 > tol and std_hold - 0.5 > Z * std_se
   thr_gap = float(np.max(_gap(thr)))
-  # Rule: standard holdout's accuracy at the largest k exceeds 1/2 by more than 4/√n (and 4 SE); fresh accuracy
-  # within 4 SE of 1/2 at every k >= 1 for both methods; Thresholdout's mean reported accuracy within 4/√n of the
-  # mean fresh accuracy at every k.
-  verdict = Verdict.HOLDS if (climbs and fresh_ok and thr_gap <= tol) else Verdict.DOES_NOT_HOLD
   runs = [("standard holdout", std), ("Thresholdout (Laplace, paper's algorithm)", thr),
           ("Thresholdout (authors' script noise)", thr_ref)]
   figures = ctx.figures(lambda: _plot_science(ctx, grid, n, runs, f"No signal, n = d = {n}",
@@ -189,12 +229,8 @@ def nosignal(ctx: Context) -> Outcome:
                 "Thresholdout max |reported − fresh| · √n": thr_gap * math.sqrt(n),
                 "same, script noise · √n": float(np.max(_gap(thr_ref))) * math.sqrt(n),
                 "detections per run": float(np.mean(res.detections))},
-      verdict=verdict,
-      rule=("holds iff the standard holdout's mean accuracy at the largest k exceeds 1/2 by more than 4/√n and 4 SE, "
-            "the fresh accuracy of both methods is within 4 SE of 1/2 at every k ≥ 1, and Thresholdout's mean reported "
-            "accuracy (paper's algorithm: Laplace γ ~ Lap(2σ), η ~ Lap(4σ), ξ ~ Lap(σ), T = 4/√n, σ = 1/√n, "
-            "unlimited budget) is within 4/√n of the mean fresh accuracy at every k. "
-            f"n = d = {n}, k grid = the paper's scaled by n/10⁴, {SCIENCE[ctx.variant]['reps']} replications."),
+      evidence={"n": n, "standard_holdout_last": float(std_hold), "standard_holdout_last_se": float(std_se),
+                "fresh_within": bool(fresh_ok), "thresholdout_max_gap": thr_gap},
       figures=figures, table="\n".join(table),
       data={"k_grid": grid, **{name: {f: [v[0].tolist(), v[1].tolist()] for f, v in cv.items()}
                                 for name, cv in runs}})
@@ -202,17 +238,22 @@ def nosignal(ctx: Context) -> Outcome:
 
 @claim("adaptive_holdout", "signal", "Reusable holdout with signal: Thresholdout tracks fresh accuracy",
        "with 20 features shifted by 6/√n toward the label, Thresholdout's reported accuracy follows the fresh "
-       "accuracy while the standard holdout overstates it")
+       "accuracy while the standard holdout overstates it", judge=judge_signal,
+       cases=[Case("holds", {"n": 4000, "thresholdout_max_gap": 0.02, "standard_overstates": 0.2,
+                             "best_fresh": 0.7}, Verdict.HOLDS),
+              Case("does not hold: no signal found", {"n": 4000, "thresholdout_max_gap": 0.02,
+                                                      "standard_overstates": 0.2, "best_fresh": 0.51},
+                   Verdict.DOES_NOT_HOLD),
+              Case("boundary: overstatement exactly 4/√n", {"n": 10000, "thresholdout_max_gap": 0.02,
+                                                            "standard_overstates": 0.04, "best_fresh": 0.7},
+                   Verdict.DOES_NOT_HOLD),
+              Case("boundary: gap exactly 4/√n", {"n": 10000, "thresholdout_max_gap": 0.04,
+                                                  "standard_overstates": 0.2, "best_fresh": 0.7}, Verdict.HOLDS)])
 def signal(ctx: Context) -> Outcome:
   n, grid, res, ref = _science(ctx, 20)
   std, thr, thr_ref = _curves(res.standard), _curves(res.thresholdout), _curves(ref.thresholdout)
-  tol = 4 / math.sqrt(n)
   thr_gap = float(np.max(_gap(thr)))
   std_over = float(std["holdout"][0][-1] - std["fresh"][0][-1])
-  learned = float(np.max(thr["fresh"][0]) - 0.5)
-  # Rule: Thresholdout within 4/√n of fresh at every k; the standard holdout overstates fresh accuracy at the
-  # largest k by more than 4/√n; the signal is found (Thresholdout's best fresh accuracy > 1/2 + 4/√n).
-  verdict = Verdict.HOLDS if (thr_gap <= tol and std_over > tol and learned > tol) else Verdict.DOES_NOT_HOLD
   runs = [("standard holdout", std), ("Thresholdout (Laplace, paper's algorithm)", thr),
           ("Thresholdout (authors' script noise)", thr_ref)]
   figures = ctx.figures(lambda: _plot_science(ctx, grid, n, runs,
@@ -224,11 +265,8 @@ def signal(ctx: Context) -> Outcome:
                 "same, script noise · √n": float(np.max(_gap(thr_ref))) * math.sqrt(n),
                 f"standard holdout − fresh at k={grid[-1]}": std_over,
                 "best fresh acc (Thresholdout)": float(np.max(thr["fresh"][0]))},
-      verdict=verdict,
-      rule=("holds iff Thresholdout's mean reported accuracy is within 4/√n of the mean fresh accuracy at every k, the "
-            "standard holdout's mean accuracy exceeds the fresh one by more than 4/√n at the largest k, and "
-            "Thresholdout's best mean fresh accuracy exceeds 1/2 + 4/√n. "
-            f"n = d = {n}, {SCIENCE[ctx.variant]['reps']} replications."),
+      evidence={"n": n, "thresholdout_max_gap": thr_gap, "standard_overstates": std_over,
+                "best_fresh": float(np.max(thr["fresh"][0]))},
       figures=figures, table="\n".join(table),
       data={"k_grid": grid, **{name: {f: [v[0].tolist(), v[1].tolist()] for f, v in cv.items()}
                                 for name, cv in runs}})

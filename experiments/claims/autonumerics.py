@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.claims import Context, Outcome, Verdict, claim, pyplot
+from experiments.claims import Case, Context, Outcome, Verdict, claim, pyplot
+from kernels.autonumerics.experiment import best_within
 
 FRONT = {
     # search settings (kernels.autonumerics.search.SearchConfig) per variant
@@ -32,30 +33,44 @@ MIN_MINIMAX_WINS = 3
 VALIDATE_TOP = 4
 
 
-def _validation_grid(n: int) -> np.ndarray:
-  """n uniform points of (0, 1] plus 2,000 log-spaced points down to 1e-12 (the notes' validation set)."""
-  return np.concatenate([np.linspace(0, 1, n + 1)[1:], np.logspace(-12, 0, 2000)])
+def judge_front(e: dict) -> tuple[Verdict, str]:
+  """``e``: ``beats_taylor`` / ``beats_minimax`` (op count k as a string -> bool, k = 3..10) and
+  ``beats_minimax_even`` (even k -> bool, against the minimax polynomial with exactly k ops)."""
+  rule = (f"holds iff the evolved front (best validation max relative error with <= k ops) is below the "
+          f"best Taylor polynomial with <= k ops for every k in {OPS.start}..{OPS.stop - 1}, and below the best "
+          f"minimax polynomial with <= k ops for at least {MIN_MINIMAX_WINS} of those k, at least one even (equal "
+          "op count)")
+  ok = (all(e["beats_taylor"].values()) and sum(e["beats_minimax"].values()) >= MIN_MINIMAX_WINS
+        and any(e["beats_minimax_even"].values()))
+  return (Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD), rule
 
 
-def _max_rel(programs, x) -> np.ndarray:
-  from kernels.autonumerics.reference import evaluate_reference, target_exp2
-  y = evaluate_reference(programs, x, np.longdouble)
-  with np.errstate(all="ignore"):
-    e = np.max(np.abs(y / target_exp2(x) - 1), axis=-1).astype(np.float64)
-  return np.where(np.isfinite(e), e, np.inf)
+def _front_case(taylor=True, minimax=(4, 5, 7)):
+  ks = [str(k) for k in OPS]
+  return {"beats_taylor": {k: taylor for k in ks}, "beats_minimax": {k: int(k) in minimax for k in ks},
+          "beats_minimax_even": {k: int(k) in minimax for k in ks if int(k) % 2 == 0}}
 
 
-def _best_within(errs: dict[int, float], k: int) -> float:
-  vals = [e for o, e in errs.items() if o <= k]
-  return min(vals) if vals else float("inf")
+def judge_float32(e: dict) -> tuple[Verdict, str]:
+  rule = ("holds iff the shipped exp has max error < 1 ULP on the stratified sample and its stacked in-cache "
+          "minimum time is <= jnp.exp's in the same process (ratio jnp.exp/ours >= 1; minimum over all "
+          "repeats of interleaved rounds, the paper's minimum-over-repeats protocol)")
+  ok = e["max_ulp"] < 1.0 and e["speed_ratio_min"] >= 1.0
+  return (Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD), rule
 
 
 @claim("autonumerics", "front", "Evolved programs vs Taylor / minimax at equal op count (2^x, float64)",
        "over real numbers, evolved programs reach orders of magnitude more precision for a given number of "
        "operations than Taylor / minimax / Padé (paper: f10 at 10 ops, < 5.4e-15, vs ~7.5e-8 for the "
-       "10-op minimax polynomial)")
+       "10-op minimax polynomial)", judge=judge_front,
+       cases=[Case("holds", _front_case(), Verdict.HOLDS),
+              Case("does not hold: Taylor wins somewhere", _front_case(taylor=False), Verdict.DOES_NOT_HOLD),
+              Case("boundary: exactly 3 minimax wins, one even", _front_case(minimax=(3, 4, 5)), Verdict.HOLDS),
+              Case("boundary: 2 minimax wins", _front_case(minimax=(4, 5)), Verdict.DOES_NOT_HOLD),
+              Case("boundary: 3 wins, none even", _front_case(minimax=(3, 5, 7)), Verdict.DOES_NOT_HOLD)])
 def front(ctx: Context) -> Outcome:
   from kernels.autonumerics import baselines, search
+  from kernels.autonumerics.experiment import max_rel_error, validation_grid
   from kernels.autonumerics import program as pr
   p = FRONT[ctx.variant]
   cfg = search.SearchConfig(length=p["length"], n_consts=p["n_consts"], pop=p["pop"],
@@ -63,13 +78,13 @@ def front(ctx: Context) -> Outcome:
                             n_train=p["n_train"], seed=ctx.seed)
   ckpt = os.path.join(ctx.scratch("autonumerics_front"), f"population_{ctx.variant}_seed{ctx.seed}.npz")
   res = search.run_search(cfg, checkpoint=ckpt, log=ctx.log)
-  x = _validation_grid(p["val"])
+  x = validation_grid(p["val"])
   # validate the VALIDATE_TOP best programs per op count by training error (the long-double reference
   # evaluator is a Python loop: validating the whole archive would double the claim's time)
   cand = np.concatenate([np.flatnonzero(res.ops == o)[np.argsort(res.train_err[res.ops == o])[:VALIDATE_TOP]]
                          for o in np.unique(res.ops) if o >= 1])
   val_err = np.full(len(res.ops), np.inf)
-  val_err[cand] = _max_rel(pr.Program(*(np.asarray(f)[cand] for f in res.programs)), x)
+  val_err[cand] = max_rel_error(pr.Program(*(np.asarray(f)[cand] for f in res.programs)), x)
   evolved: dict[int, float] = {}
   best_prog: dict[int, int] = {}
   for o in np.unique(res.ops):
@@ -79,23 +94,17 @@ def front(ctx: Context) -> Outcome:
     j = int(idx[np.argmin(val_err[idx])])
     evolved[int(o)], best_prog[int(o)] = float(val_err[j]), j
   base_progs = baselines.baseline_programs(max_ops=16)
-  base = {fam: {k: float(_max_rel(prog, x)) for k, prog in d.items()} for fam, d in base_progs.items()}
-  paper = {k: float(_max_rel(prog, x)) for k, prog in pr.paper_programs().items()}
+  base = {fam: {k: float(max_rel_error(prog, x)) for k, prog in d.items()} for fam, d in base_progs.items()}
+  paper = {k: float(max_rel_error(prog, x)) for k, prog in pr.paper_programs().items()}
 
   rows, beats_taylor, beats_minimax, beats_minimax_even = [], {}, {}, {}
   for k in OPS:
-    ev, ta, mm = _best_within(evolved, k), _best_within(base["taylor"], k), _best_within(base["minimax"], k)
-    pa = _best_within(base["pade"], k)
+    ev, ta, mm = best_within(evolved, k), best_within(base["taylor"], k), best_within(base["minimax"], k)
+    pa = best_within(base["pade"], k)
     beats_taylor[k], beats_minimax[k] = ev < ta, ev < mm
     if k % 2 == 0:
       beats_minimax_even[k] = ev < base["minimax"][k]
     rows.append((k, ev, ta, mm, pa, paper.get(k)))
-  n_mm = sum(beats_minimax.values())
-  # Rule: the evolved front (best validation error with <= k ops) beats the best Taylor polynomial with
-  # <= k ops at every k in 3..10, and beats the best minimax polynomial with <= k ops at >= 3 of those k,
-  # at least one of them an even k (where the minimax polynomial has exactly k ops).
-  ok = all(beats_taylor.values()) and n_mm >= MIN_MINIMAX_WINS and any(beats_minimax_even.values())
-  verdict = Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD
 
   listing = []
   for k in (4, 6, 8, 10):
@@ -117,13 +126,12 @@ def front(ctx: Context) -> Outcome:
   return Outcome(
       measured={"beats Taylor at k=3..10": f"{sum(beats_taylor.values())}/8",
                 "beats minimax (<= k ops) at": ",".join(str(k) for k, v in beats_minimax.items() if v) or "none",
-                **{f"evolved <= {k} ops": _best_within(evolved, k) for k in (4, 6, 8, 10)},
-                "paper f10 (our evaluator)": paper[10], "children evaluated": res.evaluated},
-      verdict=verdict,
-      rule=(f"holds iff the evolved front (best validation max relative error with <= k ops) is below the "
-            f"best Taylor polynomial with <= k ops for every k in 3..10, and below the best minimax polynomial "
-            f"with <= k ops for at least {MIN_MINIMAX_WINS} of those k, at least one even (equal op count). "
-            f"Variant {ctx.variant}: {res.evaluated:,} programs evaluated from f = x."),
+                **{f"evolved <= {k} ops": best_within(evolved, k) for k in (4, 6, 8, 10)},
+                "paper f10 (our evaluator)": paper[10], "children evaluated": res.evaluated,
+                "programs evaluated from f = x": f"{res.evaluated:,} (variant {ctx.variant})"},
+      evidence={"beats_taylor": {str(k): bool(v) for k, v in beats_taylor.items()},
+                "beats_minimax": {str(k): bool(v) for k, v in beats_minimax.items()},
+                "beats_minimax_even": {str(k): bool(v) for k, v in beats_minimax_even.items()}},
       figures=figures, table="\n".join(table),
       data={"evolved": evolved, "baselines": base, "paper": paper, "generations": res.generations,
             "evaluated": res.evaluated})
@@ -133,7 +141,7 @@ def _plot_front(ctx, evolved, base, paper) -> str:
   plt = pyplot()
   fig, ax = plt.subplots(figsize=(6.4, 4.4))
   ks = sorted(evolved)
-  front_vals = [_best_within(evolved, k) for k in ks]
+  front_vals = [best_within(evolved, k) for k in ks]
   ax.step(ks, front_vals, where="post", color="C3", lw=2, label="evolved front (this run)")
   ax.plot(ks, [evolved[k] for k in ks], "o", color="C3", ms=4)
   styles = {"taylor": ("C0", "s", "Taylor (Horner)"), "minimax": ("C2", "^", "minimax polynomial (Remez)"),
@@ -163,7 +171,12 @@ FLOAT32 = {
 
 @claim("autonumerics", "float32", "Float32 exp: < 1 ULP everywhere, and its speed vs jnp.exp",
        "an evolved float32 kernel inside standard range reduction stays < 1 ULP and is faster than the "
-       "baselines under XLA (paper: > 3x on Skylake vs its best baseline, >= 1.8x across CPUs; unverified)")
+       "baselines under XLA (paper: > 3x on Skylake vs its best baseline, >= 1.8x across CPUs; unverified)",
+       judge=judge_float32,
+       cases=[Case("holds", {"max_ulp": 0.89, "speed_ratio_min": 1.03}, Verdict.HOLDS),
+              Case("does not hold: 1 ULP", {"max_ulp": 1.0, "speed_ratio_min": 1.5}, Verdict.DOES_NOT_HOLD),
+              Case("does not hold: slower", {"max_ulp": 0.89, "speed_ratio_min": 0.9}, Verdict.DOES_NOT_HOLD),
+              Case("boundary: equal speed", {"max_ulp": 0.999, "speed_ratio_min": 1.0}, Verdict.HOLDS)])
 def float32(ctx: Context) -> Outcome:
   from kernels.autonumerics import api, speed, ulp
   p = FLOAT32[ctx.variant]
@@ -192,9 +205,6 @@ def float32(ctx: Context) -> Outcome:
   ratio = best["jnp.exp"] / best[ours]          # > 1: ours faster
   ratio_med = med["jnp.exp"] / med[ours]
   ratio1 = best1["jnp.exp"] / best1[ours] if best1 else float("nan")
-  # Rule: holds iff the shipped exp is < 1 ULP on the whole sample AND at least as fast as jnp.exp
-  # (minimum-time ratio jnp.exp / ours >= 1) in the same process.
-  verdict = Verdict.HOLDS if (m_ours < 1.0 and ratio >= 1.0) else Verdict.DOES_NOT_HOLD
   table = ["| function | ns / element / call (min) | ns / element / call (median of round medians) | "
            "time ratio vs jnp.exp (min) | one core: ns / element / call (min) | one core: time ratio (min) |",
            "|---|---|---|---|---|---|"]
@@ -218,10 +228,7 @@ def float32(ctx: Context) -> Outcome:
                 "sample size": int(len(xs_np)), "speed ratio jnp.exp/ours (min time)": ratio,
                 "speed ratio (medians)": ratio_med, "speed ratio, one core (min time)": ratio1,
                 "ours ns/elem (min)": best[ours], "jnp.exp ns/elem (min)": best["jnp.exp"]},
-      verdict=verdict,
-      rule=("holds iff the shipped exp has max error < 1 ULP on the stratified sample and its stacked in-cache "
-            "minimum time is <= jnp.exp's in the same process (ratio jnp.exp/ours >= 1; minimum over all "
-            "repeats of interleaved rounds, the paper's minimum-over-repeats protocol)."),
+      evidence={"max_ulp": m_ours, "speed_ratio_min": float(ratio)},
       figures=figures, table="\n".join(table),
       data={"rounds": [[t.as_dict() for t in rd] for rd in rounds], "one_core_min_ns": best1})
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.claims import Context, Outcome, Verdict, claim, pyplot
+from experiments.claims import Case, Context, Outcome, Verdict, claim, pyplot
+from experiments.claims.report import markdown_table
 
 ALL_METHODS = ("euler_t", "ddim", "tab1", "tab2", "tab3", "rab3", "ipndm", "rk_heun", "rk_kutta3", "rk4")
 ALL_GRIDS = ("uniform_t", "quadratic_t", "log_rho", "edm")
@@ -45,50 +45,18 @@ ORDERS = {"euler_t": 1, "ddim": 1, "tab1": 2, "tab2": 3, "tab3": 4, "rab3": 4, "
           "rk4": 4}
 T_MIN = 1e-3
 RATIO_ORDERS_OF_MAGNITUDE = 100.0   # "orders of magnitude": at least 100x smaller error
+REF_MARGIN = 10.0                   # the reference must be 10x more accurate than the smallest error
 ORDER_TOL = 0.4                     # |slope / p − 1| <= 0.4
+LOW_NFE = (10, 20)                  # judged budgets: every swept NFE in [10, 20] ("<= 20 NFE")
 
 
 @functools.lru_cache(maxsize=4)
 def _sweep(variant: str, seed: int) -> dict:
-  from models.common.diffusion import VPSchedule, integrate, time_grid
-  from models.deis import (circle_mixture, coefficients_for, euler_t_sample, gmm_noise_predictor,
-                           multistep_sample, nfe_per_step, pf_ode_drift, reference_sample, rho_rk_sample)
+  from models.deis import gmm_sweep
   p = SETTINGS[variant]
-  with jax.enable_x64(True):
-    sched = VPSchedule("linear", 0.1, 20.0)
-    gmm = circle_mixture(8, 4.0, 0.3, 2, dtype=jnp.float64)
-    eps = lambda x, t: gmm_noise_predictor(gmm, sched, x, t)
-    x_t = jax.random.normal(jax.random.PRNGKey(seed), (p["batch"], 2), jnp.float64)
-    ref = jax.jit(lambda x: reference_sample(eps, sched, x, t_min=T_MIN, num_steps=p["ref_steps"]))(x_t)
-    ts_chk = time_grid(sched, p["check_steps"], "quadratic_t", t_min=T_MIN, dtype=jnp.float64)
-    chk = jax.jit(lambda x: integrate(lambda y, t: pf_ode_drift(sched, eps, y, t), x, ts_chk, "rk4"))(x_t)
-    ref_err = float(jnp.mean(jnp.linalg.norm(chk - ref, axis=-1)))
-
-    ms = jax.jit(lambda x, ts, psi, coef: multistep_sample(eps, x, ts, psi, coef))
-    rk = jax.jit(lambda x, ts, method: rho_rk_sample(eps, sched, x, ts, method), static_argnums=2)
-    eu = jax.jit(lambda x, ts: euler_t_sample(eps, sched, x, ts))
-    errors, samples = {}, {}
-    for grid in p["grids"]:
-      for m in p["methods"]:
-        for nfe in p["nfes"]:
-          steps = nfe // nfe_per_step(m)
-          if steps < 1:
-            continue
-          ts = np.asarray(time_grid(sched, steps, grid, t_min=T_MIN, dtype=jnp.float64))
-          if m == "euler_t":
-            out = eu(x_t, ts)
-          elif m.startswith("rk"):
-            out = rk(x_t, ts, m)
-          else:
-            co = coefficients_for(m, sched, ts)
-            coef = np.zeros((steps, 4))
-            coef[:, :co.coef.shape[1]] = co.coef
-            out = ms(x_t, ts, co.psi, coef)
-          e = np.asarray(jnp.linalg.norm(out - ref, axis=-1))
-          errors[(m, grid, nfe)] = (float(e.mean()), float(e.std() / math.sqrt(len(e))), steps * nfe_per_step(m))
-          if nfe == 10 and grid == "quadratic_t":
-            samples[m] = np.asarray(out)
-    return dict(errors=errors, ref=np.asarray(ref), ref_err=ref_err, samples=samples, settings=p)
+  s = gmm_sweep(seed, batch=p["batch"], nfes=p["nfes"], grids=p["grids"], methods=p["methods"],
+                ref_steps=p["ref_steps"], check_steps=p["check_steps"], t_min=T_MIN)
+  return dict(s, settings=p)
 
 
 def _best(errors, methods, grids, nfe):
@@ -157,14 +125,44 @@ def _plot_samples(ctx: Context, s) -> str:
   return ctx.save_figure(fig, "deis_samples_10nfe.png")
 
 
+def _judged(nfes) -> list[int]:
+  return [n for n in nfes if LOW_NFE[0] <= n <= LOW_NFE[1]]
+
+
+def judge_ei_vs_euler(e: dict) -> tuple[Verdict, str]:
+  """Holds iff Euler-in-t (best grid) has >= 100x the best exponential-integrator error at every judged NFE;
+  inconclusive when the reference is not 10x more accurate than the smallest measured error."""
+  rule = (f"holds iff at every NFE in [{LOW_NFE[0]}, {LOW_NFE[1]}] the best-grid Euler-in-t error is >= "
+          f"{RATIO_ORDERS_OF_MAGNITUDE:g}x the best exponential-integrator error (over {', '.join(e['ei_methods'])} "
+          f"and the grids {', '.join(e['grids'])}); does not hold otherwise; inconclusive if the reference's "
+          f"disagreement with an independent PF-ODE solve is not {REF_MARGIN:g}x below the smallest error. "
+          f"{e['batch']} shared x_T, float64, mixture of 8 Gaussians (radius 4, std 0.3).")
+  if not e["reference_error"] * REF_MARGIN <= e["smallest_error"]:
+    return Verdict.INCONCLUSIVE, rule
+  ok = all(r >= RATIO_ORDERS_OF_MAGNITUDE for r in e["ratios"].values())
+  return (Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD), rule
+
+
+def _ei_case(ratios, ref=1e-9, smallest=1e-6):
+  return {"ratios": ratios, "reference_error": ref, "smallest_error": smallest, "batch": 512,
+          "ei_methods": ["ddim", "tab3"], "grids": ["quadratic_t"]}
+
+
 @claim("deis", "ei_vs_euler", "Exponential integrators vs Euler-in-t at low NFE (exact GMM score)",
        "with an exact noise predictor, exponential-integrator samplers (DDIM, tAB/ρAB/ρRK-DEIS, iPNDM) have "
-       "orders of magnitude smaller error than Euler on the probability-flow ODE at <= 20 NFE")
+       "orders of magnitude smaller error than Euler on the probability-flow ODE at <= 20 NFE",
+       judge=judge_ei_vs_euler,
+       cases=[Case("holds", _ei_case({"10": 150.0, "20": 900.0}), Verdict.HOLDS),
+              Case("does not hold: one order of magnitude", _ei_case({"10": 4.6, "20": 9.0}), Verdict.DOES_NOT_HOLD),
+              Case("boundary: exactly 100x", _ei_case({"10": 100.0, "20": 300.0}), Verdict.HOLDS),
+              Case("boundary: just below 100x", _ei_case({"10": 99.9, "20": 300.0}), Verdict.DOES_NOT_HOLD),
+              Case("inconclusive: reference too coarse", _ei_case({"10": 150.0, "20": 900.0}, ref=2e-7),
+                   Verdict.INCONCLUSIVE)])
 def ei_vs_euler(ctx: Context) -> Outcome:
   s = _sweep(ctx.variant, ctx.seed)
   p, errors = s["settings"], s["errors"]
   ei = [m for m in p["methods"] if m != "euler_t"]
-  judged = [n for n in p["nfes"] if 10 <= n <= 20]
+  judged = _judged(p["nfes"])
   measured, ratios = {}, {}
   for n in p["nfes"]:
     (eu_m, eu_g), eu_e = _best(errors, ["euler_t"], p["grids"], n)
@@ -178,31 +176,37 @@ def ei_vs_euler(ctx: Context) -> Outcome:
     _, ddim_e = _best(errors, ["ddim"], p["grids"], n)
     measured[f"NFE {n}: ratio Euler-t / DDIM (best grids)"] = _best(errors, ["euler_t"], p["grids"], n)[1] / ddim_e
   measured["reference vs independent PF-ODE solve"] = s["ref_err"]
-  smallest = min(v[0] for v in errors.values())
-  # Rule: at every judged NFE (10 and 20), Euler-in-t on its best grid has at least 100x the error of the
-  # best exponential-integrator sampler (any method, any grid) -> holds; 10x..100x at every judged NFE
-  # -> does not hold ("one order of magnitude, not orders"); the reference must be 10x more accurate
-  # than the smallest measured error, else inconclusive.
-  if not s["ref_err"] * 10 <= smallest:
-    verdict = Verdict.INCONCLUSIVE
-  elif all(ratios[n] >= RATIO_ORDERS_OF_MAGNITUDE for n in judged):
-    verdict = Verdict.HOLDS
-  else:
-    verdict = Verdict.DOES_NOT_HOLD
+  evidence = {"ratios": {str(n): float(ratios[n]) for n in judged}, "reference_error": s["ref_err"],
+              "smallest_error": float(min(v[0] for v in errors.values())), "batch": p["batch"],
+              "ei_methods": list(ei), "grids": list(p["grids"])}
   figures = ctx.figures(lambda: _plot_errors(ctx, s), lambda: _plot_samples(ctx, s))
   return Outcome(
-      measured=measured, verdict=verdict,
-      rule=(f"holds iff at NFE {judged} the best-grid Euler-in-t error is >= {RATIO_ORDERS_OF_MAGNITUDE:g}x the "
-            f"best exponential-integrator error (over {', '.join(ei)} and the grids {', '.join(p['grids'])}); "
-            "inconclusive if the reference's disagreement with an independent PF-ODE solve is not 10x below the "
-            f"smallest error. {p['batch']} shared x_T, float64, mixture of 8 Gaussians (radius 4, std 0.3)."),
-      figures=figures, table=_error_table(s),
+      measured=measured, evidence=evidence, figures=figures, table=_error_table(s),
       data={"errors": {f"{m}|{g}|{n}": v for (m, g, n), v in errors.items()}, "reference_error": s["ref_err"]})
+
+
+def judge_orders(e: dict) -> tuple[Verdict, str]:
+  """Holds iff every judged method's median slope is within ±ORDER_TOL (relative) of its formal order."""
+  rule = (f"holds iff for every method with a formal order p ({', '.join(f'{m} {p}' for m, p in ORDERS.items())}) "
+          f"the median over grids of the log-log slope between NFE {e['nfe_lo']} and {e['nfe_hi']} (actual NFE "
+          f"for RK) is within ±{ORDER_TOL:.0%} of p; iPNDM is reported only.")
+  ok = all(abs(v / ORDERS[m] - 1) <= ORDER_TOL for m, v in e["median_slopes"].items())
+  return (Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD), rule
+
+
+def _orders_case(slopes):
+  return {"median_slopes": slopes, "nfe_lo": 20, "nfe_hi": 50}
 
 
 @claim("deis", "orders", "Empirical convergence orders of the DEIS samplers (exact GMM score)",
        "log-log error slopes approach the solvers' orders as NFE grows (DDIM 1, tAB-r r+1, ρAB-3 4, "
-       "ρRK Heun 2 / Kutta 3 / RK4 4)")
+       "ρRK Heun 2 / Kutta 3 / RK4 4)",
+       judge=judge_orders,
+       cases=[Case("holds", _orders_case({"ddim": 1.02, "tab3": 2.7, "rk4": 3.88}), Verdict.HOLDS),
+              Case("does not hold", _orders_case({"ddim": 1.02, "tab3": 2.3, "rk4": 3.88}), Verdict.DOES_NOT_HOLD),
+              Case("boundary: exactly -40 %", _orders_case({"ddim": 1.0, "rk_heun": 1.2}), Verdict.HOLDS),
+              Case("boundary: just past +40 %", _orders_case({"ddim": 1.41, "rk_heun": 2.0}),
+                   Verdict.DOES_NOT_HOLD)])
 def orders(ctx: Context) -> Outcome:
   s = _sweep(ctx.variant, ctx.seed)
   p, errors = s["settings"], s["errors"]
@@ -216,21 +220,13 @@ def orders(ctx: Context) -> Outcome:
         per_grid.append(math.log(e0 / e1) / math.log(a1 / a0))
     slopes[m] = (float(np.median(per_grid)), per_grid)
   judged = {m: slopes[m][0] for m in slopes if m in ORDERS}
-  ok = {m: abs(v / ORDERS[m] - 1) <= ORDER_TOL for m, v in judged.items()}
-  # Rule: for every method with a formal order p (iPNDM excluded: fixed equal-step weights), the median
-  # over grids of the slope between the two largest NFE is within ±40 % of p.
-  verdict = Verdict.HOLDS if all(ok.values()) else Verdict.DOES_NOT_HOLD
   measured = {f"{m} slope (p={ORDERS.get(m, '—')})": round(v[0], 2) for m, v in slopes.items()}
-  table = ["| method | formal order | median slope | per grid (" + ", ".join(p["grids"]) + ") | within ±40 % |",
-           "|---|---|---|---|---|"]
-  for m, (med, per) in slopes.items():
-    table.append(f"| {m} | {ORDERS.get(m, 'n/a (variable steps)')} | {med:.2f} | "
-                 + ", ".join(f"{x:.2f}" for x in per) + f" | {('yes' if ok[m] else 'no') if m in ok else '—'} |")
-  return Outcome(
-      measured=measured, verdict=verdict,
-      rule=(f"holds iff for every method with a formal order p the median over grids of the log-log slope between "
-            f"NFE {n_lo} and {n_hi} (actual NFE for RK) is within ±{ORDER_TOL:.0%} of p; iPNDM is reported only."),
-      figures=[], table="\n".join(table), data={"slopes": slopes})
+  rows = [[m, ORDERS.get(m, "n/a (variable steps)"), round(med, 2), ", ".join(f"{x:.2f}" for x in per),
+           (abs(med / ORDERS[m] - 1) <= ORDER_TOL) if m in ORDERS else None] for m, (med, per) in slopes.items()]
+  table = markdown_table(["method", "formal order", "median slope", f"per grid ({', '.join(p['grids'])})",
+                          f"within ±{ORDER_TOL:.0%}"], rows)
+  return Outcome(measured=measured, evidence={"median_slopes": judged, "nfe_lo": n_lo, "nfe_hi": n_hi},
+                 table=table, data={"slopes": slopes})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -247,26 +243,54 @@ DIGIT_METHODS = ("euler_t", "ddim", "tab3")
 
 
 def _frechet(fa: np.ndarray, fb: np.ndarray) -> float:
-  """Fréchet distance between Gaussians fitted to two feature sets ``[n, F]`` (as FID, other features)."""
-  from scipy import linalg
-  ma, mb = fa.mean(0), fb.mean(0)
-  ca, cb = np.cov(fa, rowvar=False), np.cov(fb, rowvar=False)
-  covmean = linalg.sqrtm(ca @ cb)
-  covmean = covmean.real if np.iscomplexobj(covmean) else covmean
-  return float(np.sum((ma - mb) ** 2) + np.trace(ca + cb - 2.0 * covmean))
+  """Fréchet distance of two feature sets ``[n, F]`` in float64 (``theory.common.stats.frechet_distance``)."""
+  from theory.common.stats import frechet_distance
+  with jax.enable_x64(True):
+    return float(frechet_distance(np.asarray(fa, np.float64), np.asarray(fb, np.float64)))
+
+
+MARGIN_SE = 2.0   # a difference in FD counts when it exceeds 2 paired-bootstrap standard errors
+
+
+def judge_digits(e: dict) -> tuple[Verdict, str]:
+  """margins: (FD Euler − FD method) / paired-bootstrap s.e. for DDIM and tAB-3 at each judged NFE."""
+  rule = (f"holds iff at every NFE in [{LOW_NFE[0]}, {LOW_NFE[1]}] both DDIM and tAB-3 have a lower Fréchet distance "
+          f"to the held-out digits than Euler-in-t by more than {MARGIN_SE:g} paired-bootstrap s.e.; does not hold "
+          f"if either is worse by more than {MARGIN_SE:g} s.e.; inconclusive otherwise. FD on the hidden ReLU "
+          f"features of an sklearn MLP classifier (32 units) trained on the training digits; {e['n_samples']} "
+          f"samples from shared x_T; each method on its best grid of {', '.join(e['grids'])} (lowest FD summed over "
+          "the judged NFE); float32, samples clipped to [−1, 1].")
+  m = e["margins"].values()
+  if all(v > MARGIN_SE for v in m):
+    return Verdict.HOLDS, rule
+  if any(v < -MARGIN_SE for v in m):
+    return Verdict.DOES_NOT_HOLD, rule
+  return Verdict.INCONCLUSIVE, rule
+
+
+def _digits_case(margins):
+  return {"margins": margins, "n_samples": 1000, "grids": ["uniform_t", "quadratic_t", "log_rho"]}
 
 
 @claim("deis", "digits", "Sample quality vs NFE of a trained noise predictor on digits 8x8",
        "with the same trained model, DEIS (tAB-3) and DDIM give better samples than Euler-in-t at low NFE "
-       "(paper: FID 4.17 at 10 NFE on CIFAR-10 where Euler needs hundreds of steps)")
+       "(paper: FID 4.17 at 10 NFE on CIFAR-10 where Euler needs hundreds of steps)",
+       judge=judge_digits,
+       cases=[Case("holds", _digits_case({"ddim@10": 5.0, "tab3@10": 3.1, "ddim@20": 2.5, "tab3@20": 4.0}),
+                   Verdict.HOLDS),
+              Case("does not hold", _digits_case({"ddim@10": -9.0, "tab3@10": -1.0, "ddim@20": 3.0, "tab3@20": 1.0}),
+                   Verdict.DOES_NOT_HOLD),
+              Case("inconclusive", _digits_case({"ddim@10": 1.0, "tab3@10": 3.0, "ddim@20": 3.0, "tab3@20": 3.0}),
+                   Verdict.INCONCLUSIVE),
+              Case("boundary: exactly 2 s.e. better is not enough", _digits_case({"ddim@10": 2.0, "tab3@10": 3.0}),
+                   Verdict.INCONCLUSIVE),
+              Case("boundary: exactly 2 s.e. worse is not a failure", _digits_case({"ddim@10": -2.0, "tab3@10": 3.0}),
+                   Verdict.INCONCLUSIVE)])
 def digits(ctx: Context) -> Outcome:
-  from sklearn.neural_network import MLPClassifier
-
-  from experiments.tasks.deis import T_BINS
-  from experiments.train_lib.writers import read_metrics
   from experiments.configs.deis import get_config
-  from models.common.diffusion import time_grid
-  from models.deis import coefficients_for, euler_t_sample, multistep_sample, rho_rk_sample
+  from experiments.tasks.deis import T_BINS, classifier_features
+  from experiments.train_lib.writers import read_metrics
+  from models.deis import sweep_samples
 
   q = DIGITS[ctx.variant]
   cfg = get_config(ctx.variant)
@@ -284,44 +308,25 @@ def digits(ctx: Context) -> Outcome:
   late_drop = (curve[late]["eval/test_loss"] - test_loss) / test_loss
   sched, t_min = task.schedule, cfg.model.t_min
 
-  # classifier features: the 32 hidden ReLUs of an MLP trained on the training digits
-  with warnings.catch_warnings():   # smoke stops the classifier early (ConvergenceWarning)
-    warnings.simplefilter("ignore")
-    clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=q["clf_iter"], random_state=ctx.seed).fit(
-        task.x_train, task.y_train)
-  relu = lambda x: np.maximum(np.asarray(x, np.float64) @ clf.coefs_[0] + clf.intercepts_[0], 0.0)
-  alive = relu(task.x_train).std(0) > 0          # dead units are constant: drop them (singular covariances)
-  feat = lambda x: relu(x)[:, alive]
+  feat, clf = classifier_features(task.x_train, task.y_train, max_iter=q["clf_iter"], seed=ctx.seed)
   clf_acc = float(clf.score(task.x_test, task.y_test))
   f_test = feat(task.x_test)
 
   x_t = jax.random.normal(jax.random.PRNGKey(ctx.seed + 1), (q["n_samples"], 64), jnp.float32)
-  ms = jax.jit(lambda x, ts, psi, coef: multistep_sample(eps, x, ts, psi, coef))
-  eu = jax.jit(lambda x, ts: euler_t_sample(eps, sched, x, ts))
-
-  def run(method, steps, grid="quadratic_t"):
-    ts = np.asarray(time_grid(sched, steps, grid, t_min=t_min))
-    if method == "euler_t":
-      out = eu(x_t, jnp.asarray(ts, jnp.float32))
-    elif method == "rk4":
-      out = jax.jit(lambda x: rho_rk_sample(eps, sched, x, jnp.asarray(ts, jnp.float32), "rk4"))(x_t)
-    else:
-      co = coefficients_for(method, sched, ts)
-      coef = np.zeros((steps, 4), np.float32)
-      coef[:, :co.coef.shape[1]] = co.coef
-      out = ms(x_t, jnp.asarray(ts, jnp.float32), jnp.asarray(co.psi, jnp.float32), jnp.asarray(coef))
-    return np.asarray(out)
-
-  raw = {(m, g, n): run(m, n, g) for m in DIGIT_METHODS for g in q["grids"] for n in q["nfes"]}
-  converged_raw = run("rk4", q["converged_steps"], "log_rho")
+  raw = {k: v for k, (v, _) in sweep_samples(eps, sched, x_t, methods=DIGIT_METHODS, grids=q["grids"],
+                                             nfes=q["nfes"], t_min=t_min).items()}
+  converged_raw = sweep_samples(eps, sched, x_t, methods=("rk4",), grids=("log_rho",),
+                                nfes=(4 * q["converged_steps"],), t_min=t_min)[("rk4", "log_rho",
+                                                                                4 * q["converged_steps"])][0]
   # the pure discretisation error of each sampler on the trained model: distance to the model's own
   # converged ODE solution from the same x_T (before clipping), mean over samples, 64 pixels in [−1, 1]
   ode_err = {k: float(np.mean(np.linalg.norm(v - converged_raw, axis=-1))) for k, v in raw.items()}
   all_samples = {k: np.clip(v, -1.0, 1.0) for k, v in raw.items()}
   converged = np.clip(converged_raw, -1.0, 1.0)
   fd_all = {k: _frechet(feat(v), f_test) for k, v in all_samples.items()}
+  judged = _judged(q["nfes"])
   # each method on its own best grid (best = lowest FD summed over the judged NFE)
-  best_grid = {m: min(q["grids"], key=lambda g: sum(fd_all[(m, g, n)] for n in q["nfes"] if 10 <= n <= 20)
+  best_grid = {m: min(q["grids"], key=lambda g: sum(fd_all[(m, g, n)] for n in judged)
                       or fd_all[(m, g, q["nfes"][-1])]) for m in DIGIT_METHODS}
   samples = {(m, n): all_samples[(m, best_grid[m], n)] for m in DIGIT_METHODS for n in q["nfes"]}
   feats = {k: feat(v) for k, v in samples.items()}
@@ -334,7 +339,6 @@ def digits(ctx: Context) -> Outcome:
     ctx.log(f"{k[0]:8s} {k[1]:12s} NFE {k[2]:3d}: FD {v:.3f}")
 
   # paired bootstrap of FD(euler) − FD(method) over generated samples (same x_T) and test digits
-  judged = [n for n in q["nfes"] if 10 <= n <= 20]
   diff_se = {}
   for n in judged:
     for m in ("ddim", "tab3"):
@@ -344,16 +348,7 @@ def digits(ctx: Context) -> Outcome:
         j = rng.integers(0, len(f_test), len(f_test))
         reps.append(_frechet(feats[("euler_t", n)][i], f_test[j]) - _frechet(feats[(m, n)][i], f_test[j]))
       diff_se[(m, n)] = float(np.std(reps))
-  # Rule: holds iff at every judged NFE (10, 20) both DDIM and tAB-3 have a lower FD than Euler-in-t by
-  # more than 2 paired-bootstrap standard errors; does not hold if either is worse by more than 2 SE;
-  # inconclusive otherwise.
   margins = {(m, n): (fd[("euler_t", n)] - fd[(m, n)]) / max(diff_se[(m, n)], 1e-12) for (m, n) in diff_se}
-  if all(v > 2 for v in margins.values()):
-    verdict = Verdict.HOLDS
-  elif any(v < -2 for v in margins.values()):
-    verdict = Verdict.DOES_NOT_HOLD
-  else:
-    verdict = Verdict.INCONCLUSIVE
   measured = {"held-out ε-loss" + (" (EMA weights)" if task.use_ema else ""): test_loss}
   if task.use_ema:
     measured["held-out ε-loss (raw weights)"] = res.eval_metrics["eval/raw_test_loss"]
@@ -425,12 +420,9 @@ def digits(ctx: Context) -> Outcome:
     return ctx.save_figure(fig, "deis_digits_fd.png")
 
   return Outcome(
-      measured=measured, verdict=verdict,
-      rule=("holds iff at NFE 10 and 20 both DDIM and tAB-3 have a lower Fréchet distance to the held-out digits "
-            "than Euler-in-t by more than 2 paired-bootstrap s.e.; does not hold if either is worse by more than "
-            "2 s.e.; inconclusive otherwise. FD on the 32 hidden ReLU features of an sklearn MLP classifier "
-            f"trained on the training digits; {q['n_samples']} samples from shared x_T; each method on its best grid "
-            f"of {', '.join(q['grids'])} (lowest FD summed over NFE 10 and 20); float32, samples clipped to [−1, 1]."),
+      measured=measured,
+      evidence={"margins": {f"{m}@{n}": float(v) for (m, n), v in margins.items()}, "n_samples": q["n_samples"],
+                "grids": list(q["grids"])},
       figures=ctx.figures(plot_fd), table="\n".join(table),
       data={"fd": {f"{m}|{g}|{n}": v for (m, g, n), v in fd_all.items()}, "fd_converged": fd_converged, "fd_real": fd_real,
             "ode_error": {f"{m}|{g}|{n}": v for (m, g, n), v in ode_err.items()},

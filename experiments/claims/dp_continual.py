@@ -7,17 +7,20 @@ counting  continual counting with the binary-tree mechanism costs only polylog(T
 maxsum    MaxSum under (ε, δ)-DP: the sparse-vector mechanism's error grows like T^{1/3} (log-log slope ≈ 1/3
           up to log factors) and does not depend on d; d per-column trees (Gaussian) grow like √d; the
           crossover d* where they are equal grows like T^{2/3} (√d* ≈ T^{1/3}); batch error O(1/ε).
+
+The experiments (replicated errors, crossover) are in :mod:`theory.dp_continual.experiment`.
 """
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.claims import Context, Outcome, Verdict, claim, pyplot
+import theory.dp_continual as dc
+from experiments.claims import Case, Context, Outcome, Verdict, claim, pyplot
+from experiments.claims.report import fit_slope, fmt_mean_se, markdown_table, mean_se
 
 EPS = 1.0
 DELTA = 1e-7  # < 1/T for every T used (T ≤ 2^22)
@@ -37,138 +40,143 @@ MAXSUM = {
                   grid_d=(1, 4, 16, 64, 256, 1024), max_cells=2**24, tree_reps=8, flat_log2_T=14),
 }
 
+# counting rule thresholds
+TREE_TOP_SLOPE_MAX = 0.2
+POLYLOG_K = (1.0, 3.0)
+NAIVE_SLOPE = (0.4, 0.6)
+VAR_Z = 3.0
+VAR_FRACTION_MIN = 0.95
+# maxsum rule thresholds
+SVT_SLOPE = (0.25, 0.45)
+TREE_D_SLOPE = (0.4, 0.7)
+SVT_FLAT_MAX = 0.1
+CROSS_SLOPE = (0.4, 1.0)
 
-def _mse(a):
-  a = np.asarray(a, np.float64)
-  return float(a.mean()), float(a.std(ddof=1) / math.sqrt(a.size)) if a.size > 1 else 0.0
+
+def _slope(x, y) -> float:
+  """Least-squares slope of log y against log x (report.fit_slope's point estimate)."""
+  return fit_slope(x, np.asarray(y, np.float64), n_boot=1).slope
 
 
-def _slope(x, y):
-  """Least-squares slope of log y against log x."""
-  return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])
+def _max_abs_z(mean, se, target) -> float:
+  """max over the grid of |mean − target| / se (inf where se = 0 and mean ≠ target)."""
+  z = [0.0 if m == t else (abs(m - t) / s if s > 0 else math.inf) for m, s, t in zip(mean, se, target)]
+  return float(max(z))
 
 
-def _stream(seed: int, T: int, d: int):
-  from theory.dp_continual import bernoulli_stream
-  return bernoulli_stream(jax.random.PRNGKey(10_000 + seed), T, d, 0.5)
+def _in(v, lo_hi) -> bool:
+  return lo_hi[0] <= v <= lo_hi[1]
 
 
 # ---------------------------------------------------------------------------------------------------
 # (a) Counting.
 
 
-@functools.partial(jax.jit, static_argnames=("T",))
-def _counting_errors(keys, x, T):
-  """Max-over-t absolute errors ``[reps, 5]`` (tree Laplace, tree Gaussian, naive, fresh, batch) and the
-  Laplace tree's squared errors per t ``[reps, T]``."""
-  import theory.dp_continual as dc
-  s = jnp.cumsum(x[:, 0])
-
-  def one(key):
-    k1, k2, k3, k4, k5 = jax.random.split(key, 5)
-    errs = [dc.tree_counter(k1, x, EPS)[:, 0], dc.tree_counter(k2, x, EPS, DELTA, "gaussian")[:, 0],
-            dc.naive_counter(k3, x, EPS)[:, 0], dc.fresh_prefix_counter(k4, x, EPS)[:, 0]]
-    out = [jnp.max(jnp.abs(e - s)) for e in errs]
-    return jnp.stack(out + [jnp.abs(dc.batch_count(k5, x, EPS)[0] - s[-1])]), (errs[0] - s) ** 2
-
-  return jax.lax.map(one, keys)
+def judge_counting(e: dict) -> tuple[Verdict, str]:
+  """Polylog tree, √T naive, (T/ε)H_T fresh, 1/ε batch, popcount variance law."""
+  rule = (f"holds iff the binary tree's max-over-t error has a log-log slope below {TREE_TOP_SLOPE_MAX:g} between "
+          f"the two largest T and fits (log2 T)^k with k in [{POLYLOG_K[0]:g}, {POLYLOG_K[1]:g}], the naive "
+          f"counter's slope is in [{NAIVE_SLOPE[0]:g}, {NAIVE_SLOPE[1]:g}], the fresh-prefix counter's mean error "
+          f"is within {Z:g} SE of its closed form (T/ε) H_T (max of T i.i.d. |Lap(T/ε)|) and the batch count's "
+          f"mean error within {Z:g} SE of 1/ε at every T, and the tree's per-t mean squared error matches "
+          f"popcount(t)·2b² within {VAR_Z:g} SE at >= {VAR_FRACTION_MIN:.0%} of t. ε = {e['epsilon']:g} "
+          f"(Gaussian tree: δ = {e['delta']:g}), Bernoulli(1/2) streams, {e['reps']} replications per T.")
+  checks = [e["tree_top_slope"] < TREE_TOP_SLOPE_MAX, _in(e["polylog_exponent"], POLYLOG_K),
+            _in(e["naive_slope"], NAIVE_SLOPE), e["fresh_max_abs_z"] <= Z, e["batch_max_abs_z"] <= Z,
+            e["variance_fraction"] >= VAR_FRACTION_MIN]
+  return (Verdict.HOLDS if all(checks) else Verdict.DOES_NOT_HOLD), rule
 
 
-COUNT_NAMES = ("tree (Laplace, ε-DP)", "tree (Gaussian, (ε,δ)-DP)", "naive: rows + Lap(1/ε)",
-               "fresh Lap(T/ε) per prefix", "batch: S(T) + Lap(1/ε)")
+def _counting_case(**kw):
+  e = dict(tree_top_slope=0.12, polylog_exponent=2.04, naive_slope=0.50, fresh_max_abs_z=1.3,
+           batch_max_abs_z=1.1, variance_fraction=0.99, epsilon=EPS, delta=DELTA, reps=50)
+  e.update(kw)
+  return e
 
 
 @claim("dp_continual", "counting", "Continual counting: the binary tree costs polylog(T), naive noise √T or T",
        "binary-tree counter: max-over-t error polylog(T) (≈ log^2 T / ε); naive per-row noise ~ √T; fresh "
-       "noise per prefix ~ T; batch error O(1/ε) independent of T")
+       "noise per prefix ~ T; batch error O(1/ε) independent of T",
+       judge=judge_counting,
+       cases=[Case("holds", _counting_case(), Verdict.HOLDS),
+              Case("does not hold: tree grows like √T", _counting_case(tree_top_slope=0.5, polylog_exponent=6.0),
+                   Verdict.DOES_NOT_HOLD),
+              Case("does not hold: variance law fails", _counting_case(variance_fraction=0.6), Verdict.DOES_NOT_HOLD),
+              Case("boundary: top slope exactly 0.2", _counting_case(tree_top_slope=0.2), Verdict.DOES_NOT_HOLD),
+              Case("boundary: fresh exactly 4 SE, k = 3, naive 0.6, 95 %",
+                   _counting_case(fresh_max_abs_z=4.0, polylog_exponent=3.0, naive_slope=0.6, variance_fraction=0.95),
+                   Verdict.HOLDS)])
 def counting(ctx: Context) -> Outcome:
-  import theory.dp_continual as dc
   p = COUNTING[ctx.variant]
   Ts = [2**k for k in p["log2_T"]]
   key = jax.random.PRNGKey(ctx.seed)
+  names = dc.COUNTING_MECHANISMS
   stats, sq = [], None  # per T: [(mean, se)] * 5; squared errors per t at T = var_T
   for T in Ts:
-    x = _stream(T, T, 1)
     reps = max(p["reps"], p["var_reps"]) if T == p["var_T"] else p["reps"]
-    errs, sq_t = _counting_errors(jax.random.split(jax.random.fold_in(key, T), reps), x, T)
-    errs = np.asarray(errs)
+    errs, sq_t = dc.counting_errors(jax.random.fold_in(key, T), dc.seeded_stream(T, T, 1), EPS, DELTA, reps)
     if T == p["var_T"]:
-      sq = np.asarray(sq_t, np.float64)
-    stats.append([_mse(errs[:, m]) for m in range(5)])
-    ctx.log(f"T=2^{int(math.log2(T))}: " + ", ".join(f"{n.split(':')[0]} {s[0]:.1f}" for n, s in zip(COUNT_NAMES, stats[-1])))
+      sq = sq_t
+    stats.append([mean_se(errs[:, m]) for m in range(5)])
+    ctx.log(f"T=2^{int(math.log2(T))}: " + ", ".join(f"{n.split(':')[0]} {s[0]:.1f}" for n, s in zip(names, stats[-1])))
   mean = np.array([[s[0] for s in row] for row in stats])
   se = np.array([[s[1] for s in row] for row in stats])
   slopes = [_slope(Ts, mean[:, m]) for m in range(4)]
   top_slope = _slope(Ts[-2:], mean[-2:, 0])
   # polylog exponent: error ∝ (log2 T)^k  ->  k = slope of log error against log log T
   k_poly = _slope(np.log2(Ts), mean[:, 0])
-  batch_ok = all(abs(mean[i, 4] - 1 / EPS) <= Z * se[i, 4] for i in range(len(Ts)))
   # fresh noise per prefix: the errors |Lap(T/ε)| are i.i.d. over t, so the max over t has mean (T/ε) H_T
   # (the maximum of T i.i.d. Exp(1) has mean H_T = Σ_{i≤T} 1/i): slope 1 + 1/ln T, not exactly 1
   fresh_pred = np.array([T / EPS * float(np.sum(1.0 / np.arange(1, T + 1))) for T in Ts])
-  fresh_ok = all(abs(mean[i, 3] - fresh_pred[i]) <= Z * se[i, 3] for i in range(len(Ts)))
 
   # per-t variance vs popcount(t)·2b² at one T (Laplace tree; the grid's run at T = var_T)
   Tv = p["var_T"]
   cal = dc.tree_calibration(Tv, 1, EPS)
-  msq = sq.mean(0)
-  msq_se = sq.std(0, ddof=1) / math.sqrt(sq.shape[0])
+  msq, msq_se = mean_se(sq, axis=0)
   pred = np.asarray(dc.tree_error_variance(jnp.arange(1, Tv + 1), cal.node_variance))
-  zs = (msq - pred) / msq_se
-  var_frac = float(np.mean(np.abs(zs) <= 3.0))
+  var_frac = float(np.mean(np.abs((msq - pred) / msq_se) <= VAR_Z))
 
-  # Rule (stated before running): the tree's error is polylogarithmic — its log-log slope between the two
-  # largest T is below 0.2 and the exponent k of (log T)^k lies in [1, 3] (theory: 2) — while the naive
-  # counter's slope is in [0.4, 0.6]; the fresh-prefix counter's mean error is within 4 SE of (T/ε) H_T
-  # at every T (T·log T: this replaced a first rule "slope in [0.9, 1.1]" that forgot the max over t,
-  # see the package README); the batch error's mean is within 4 SE of 1/ε at every T; and the per-t mean
-  # squared error matches popcount(t)·2b² within 3 SE at >= 95 % of the t.
-  checks = {"tree: top local slope < 0.2": top_slope < 0.2, "tree: polylog exponent in [1, 3]": 1 <= k_poly <= 3,
-            "naive slope in [0.4, 0.6]": 0.4 <= slopes[2] <= 0.6, "fresh = (T/ε) H_T (4 SE)": fresh_ok,
-            "batch mean error = 1/ε (4 SE)": batch_ok, "Var = popcount·2b² at >= 95 % of t (3 SE)": var_frac >= 0.95}
-  verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
-  table = ["| T | " + " | ".join(COUNT_NAMES) + " |", "|---|" + "---|" * 5]
-  for i, T in enumerate(Ts):
-    table.append(f"| 2^{int(math.log2(T))} | " + " | ".join(f"{mean[i, m]:.1f} ± {se[i, m]:.1f}" for m in range(5)) + " |")
-  table += ["", "fresh-prefix closed form (T/ε) H_T: " + ", ".join(f"{v:.1f}" for v in fresh_pred),
-            "log-log slopes in T: " + ", ".join(f"{n}: {s:.3f}" for n, s in zip(COUNT_NAMES, slopes)),
-            f"tree (Laplace) slope between the two largest T: {top_slope:.3f}; error ∝ (log2 T)^k with k = {k_poly:.2f}",
-            f"per-t variance at T = {Tv} ({sq.shape[0]} replications): |z| ≤ 3 at {var_frac:.1%} of t",
-            "", "Checks: " + "; ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())]
-  figures = ctx.figures(lambda: _plot_counting(ctx, Ts, mean, se, slopes, k_poly, Tv, msq, msq_se, pred))
+  evidence = dict(tree_top_slope=top_slope, polylog_exponent=k_poly, naive_slope=slopes[2],
+                  fresh_max_abs_z=_max_abs_z(mean[:, 3], se[:, 3], fresh_pred),
+                  batch_max_abs_z=_max_abs_z(mean[:, 4], se[:, 4], [1 / EPS] * len(Ts)),
+                  variance_fraction=var_frac, epsilon=EPS, delta=DELTA, reps=p["reps"])
+  rows = [[f"2^{int(math.log2(T))}"] + [fmt_mean_se(mean=mean[i, m], se=se[i, m]) for m in range(5)]
+          for i, T in enumerate(Ts)]
+  table = [markdown_table(["T", *names], rows), "",
+           "fresh-prefix closed form (T/ε) H_T: " + ", ".join(f"{v:.1f}" for v in fresh_pred),
+           "log-log slopes in T: " + ", ".join(f"{n}: {s:.3f}" for n, s in zip(names, slopes)),
+           f"tree (Laplace) slope between the two largest T: {top_slope:.3f}; error ∝ (log2 T)^k with k = {k_poly:.2f}",
+           f"per-t variance at T = {Tv} ({sq.shape[0]} replications): |z| ≤ {VAR_Z:g} at {var_frac:.1%} of t",
+           f"largest |z| against the closed forms: fresh {evidence['fresh_max_abs_z']:.2f}, batch "
+           f"{evidence['batch_max_abs_z']:.2f}"]
+  figures = ctx.figures(lambda: _plot_counting(ctx, Ts, mean, se, slopes, Tv, msq, msq_se, pred, fresh_pred))
   return Outcome(
       measured={"tree (Laplace) error at T=2^%d" % p["log2_T"][-1]: f"{mean[-1, 0]:.1f} ± {se[-1, 0]:.1f}",
                 "tree slope (all T) / top slope": f"{slopes[0]:.3f} / {top_slope:.3f}",
                 "tree polylog exponent k": round(k_poly, 2), "naive slope": round(slopes[2], 3),
                 "fresh slope": round(slopes[3], 3),
-                "fresh / (T/ε)H_T at the largest T": round(float(mean[-1, 3] / fresh_pred[-1]), 4), "batch mean error": f"{mean[-1, 4]:.3f} (1/ε = {1 / EPS:g})",
+                "fresh / (T/ε)H_T at the largest T": round(float(mean[-1, 3] / fresh_pred[-1]), 4),
+                "batch mean error": f"{mean[-1, 4]:.3f} (1/ε = {1 / EPS:g})",
                 "per-t Var = popcount·2b² (|z| ≤ 3)": f"{var_frac:.1%}"},
-      verdict=verdict,
-      rule=("holds iff the binary tree's max-over-t error has a log-log slope below 0.2 between the two largest T "
-            "and fits (log2 T)^k with k in [1, 3], the naive counter's slope is in [0.4, 0.6], the fresh-prefix "
-            "counter's mean error is within 4 SE of its closed form (T/ε) H_T (max of T i.i.d. |Lap(T/ε)|), the batch count's mean error is within 4 SE of 1/ε at every T, and the tree's "
-            "per-t mean squared error matches popcount(t)·2b² within 3 SE at >= 95 % of t. "
-            f"ε = {EPS:g} (Gaussian tree: δ = {DELTA:g}), Bernoulli(1/2) streams, {p['reps']} replications per T."),
-      figures=figures, table="\n".join(table),
-      data={"T": Ts, "mechanisms": COUNT_NAMES, "mean": mean.tolist(), "se": se.tolist(), "slopes": slopes,
+      evidence=evidence, figures=figures, table="\n".join(table),
+      data={"T": Ts, "mechanisms": list(names), "mean": mean.tolist(), "se": se.tolist(), "slopes": slopes,
             "tree_top_slope": top_slope, "polylog_exponent": k_poly, "variance_check_fraction": var_frac})
 
 
-def _plot_counting(ctx, Ts, mean, se, slopes, k_poly, Tv, msq, msq_se, pred):
+def _plot_counting(ctx, Ts, mean, se, slopes, Tv, msq, msq_se, pred, fresh_pred):
   plt = pyplot()
   fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.3))
-  for m, (name, c) in enumerate(zip(COUNT_NAMES, ("C0", "C9", "C1", "C3", "k"))):
+  for m, (name, c) in enumerate(zip(dc.COUNTING_MECHANISMS, ("C0", "C9", "C1", "C3", "k"))):
     lab = name + (f" (slope {slopes[m]:.2f})" if m < 4 else "")
     ax.errorbar(Ts, mean[:, m], yerr=2 * se[:, m], fmt="o-", color=c, label=lab, capsize=2, ms=4)
   Tg = np.asarray(Ts, float)
   ref = mean[-1, 0] * (np.log2(Tg) / np.log2(Tg[-1])) ** 2
   ax.plot(Tg, ref, "C0:", lw=1, label="∝ (log T)² through the last tree point")
-  ax.plot(Tg, [T / EPS * np.sum(1.0 / np.arange(1, T + 1)) for T in Ts], "C3:", lw=1, label="(T/ε) H_T (closed form)")
+  ax.plot(Tg, fresh_pred, "C3:", lw=1, label="(T/ε) H_T (closed form)")
   ax.set_xscale("log", base=2)
   ax.set_yscale("log")
-  ax.set_xlabel("stream length T")
-  ax.set_ylabel("max over t of |released − true count|")
-  ax.set_title(f"Continual counting, ε = {EPS:g} (mean ± 2 SE)")
+  ax.set(xlabel="stream length T", ylabel="max over t of |released − true count|",
+         title=f"Continual counting, ε = {EPS:g} (mean ± 2 SE)")
   ax.legend(fontsize=7)
   pc = np.array([bin(t).count("1") for t in range(1, Tv + 1)])
   jitter = np.random.default_rng(0).uniform(-0.15, 0.15, pc.size)
@@ -178,9 +186,8 @@ def _plot_counting(ctx, Ts, mean, se, slopes, k_poly, Tv, msq, msq_se, pred):
                yerr=[2 * np.sqrt((msq_se[pc == g] ** 2).sum()) / (pc == g).sum() for g in groups],
                fmt="o", color="C0", capsize=3, label="mean over the t with that popcount (± 2 SE)")
   ax2.plot(groups, [pred[pc == g][0] for g in groups], "-", color="C3", lw=1, label="closed form popcount(t) · 2b²")
-  ax2.set_xlabel("popcount(t) (number of tree nodes summed at time t)")
-  ax2.set_ylabel("E[(ŷ_t − y_t)²]")
-  ax2.set_title(f"Tree (Laplace), T = {Tv}: error variance vs closed form")
+  ax2.set(xlabel="popcount(t) (number of tree nodes summed at time t)", ylabel="E[(ŷ_t − y_t)²]",
+          title=f"Tree (Laplace), T = {Tv}: error variance vs closed form")
   ax2.legend(fontsize=7)
   return ctx.save_figure(fig, "dp_continual_counting.png", dpi=120)
 
@@ -189,80 +196,58 @@ def _plot_counting(ctx, Ts, mean, se, slopes, k_poly, Tv, msq, msq_se, pred):
 # (b) MaxSum: sparse vector vs per-column trees vs batch.
 
 
-@functools.partial(jax.jit, static_argnames=("T",))
-def _svt_errors(keys, x, threshold, max_updates, threshold_scale, query_scale, release_scale, T):
-  """Max-over-t errors of the sparse-vector mechanism ``[reps]`` and the batch MaxSum errors ``[reps]``."""
-  import theory.dp_continual as dc
-  from theory.dp_continual.mechanisms import _svt
-  f = jnp.max(jnp.cumsum(x, axis=0), axis=1)
-
-  def one(key):
-    k1, k2 = jax.random.split(key)
-    rel = _svt(k1, x, threshold, max_updates, threshold_scale, query_scale, release_scale, "maxsum")
-    return jnp.max(jnp.abs(rel.value - f)), jnp.abs(dc.batch_max_sum(k2, x, EPS) - f[-1]), rel.updates
-
-  return jax.vmap(one)(keys)
-
-
-def _svt_run(key, x, reps):
-  import theory.dp_continual as dc
-  T = x.shape[0]
-  p = dc.svt_parameters(T, EPS, DELTA)
-  e, b, u = _svt_errors(jax.random.split(key, reps), x, p.threshold, p.max_updates, p.threshold_scale,
-                        p.query_scale, p.release_scale, T)
-  return np.asarray(e), np.asarray(b), np.asarray(u), p
+def judge_maxsum(e: dict) -> tuple[Verdict, str]:
+  """T^{1/3} sparse vector flat in d, √d trees, crossover slope, 1/ε batch."""
+  rule = (f"holds iff the sparse-vector mechanism's max-over-t error has a log-log slope in T in "
+          f"[{SVT_SLOPE[0]:g}, {SVT_SLOPE[1]:g}] over the three largest T, the per-column trees' error has a slope "
+          f"in log d in [{TREE_D_SLOPE[0]:g}, {TREE_D_SLOPE[1]:g}] at every T, the sparse-vector error's slope in "
+          f"log d is within ±{SVT_FLAT_MAX:g}, the crossover d* (tree error = sparse-vector error, interpolated in "
+          f"log d, extrapolated beyond the grid) grows with log-log slope in [{CROSS_SLOPE[0]:g}, {CROSS_SLOPE[1]:g}], "
+          f"and the batch MaxSum's mean error is within {Z:g} SE of 1/ε at every T. ε = {e['epsilon']:g}, "
+          f"δ = {e['delta']:g}; Bernoulli(1/2) streams; sparse vector with d = {e['svt_d']} and {e['svt_reps']} "
+          f"replications, trees with {e['tree_reps']} replications per cell.")
+  checks = [_in(e["svt_slope_top"], SVT_SLOPE),
+            bool(e["tree_slopes"]) and all(_in(s, TREE_D_SLOPE) for s in e["tree_slopes"]),
+            abs(e["svt_slope_in_d"]) <= SVT_FLAT_MAX, _in(e["crossover_slope"], CROSS_SLOPE),
+            e["batch_max_abs_z"] <= Z]
+  return (Verdict.HOLDS if all(checks) else Verdict.DOES_NOT_HOLD), rule
 
 
-@functools.partial(jax.jit, static_argnames=("T", "ds"))
-def _tree_errors(keys, x, scales, T, ds):
-  """Max-over-t errors ``[reps, len(ds)]`` of the Gaussian per-column trees on the first d columns of ``x``
-  (each d with its own calibration and fresh key; the columns' noises are independent, so this is exactly
-  the d-column mechanism)."""
-  import theory.dp_continual as dc
-  s = jnp.cumsum(x, axis=0)
-
-  def one(key):
-    out = []
-    for i, d in enumerate(ds):
-      est = dc.tree_prefix_sums(jax.random.fold_in(key, i), x[:, :d], scales[i], "gaussian")
-      out.append(jnp.max(jnp.abs(jnp.max(est, axis=1) - jnp.max(s[:, :d], axis=1))))
-    return jnp.stack(out)
-
-  return jax.lax.map(one, keys)
-
-
-def _crossing(ds, tree_err, svt_err):
-  """d where the tree's error (log-linear interpolation in log d) reaches the sparse-vector error; beyond the
-  grid, extrapolated with the slope of the last two points. Returns (d*, extrapolated?)."""
-  ld, le, ls = np.log(ds), np.log(tree_err), math.log(svt_err)
-  if le[0] >= ls:
-    if len(ds) < 2:
-      return float(ds[0]), True
-    sl = (le[1] - le[0]) / (ld[1] - ld[0])
-    return float(math.exp(ld[0] + (ls - le[0]) / max(sl, 1e-3))), True
-  for i in range(1, len(ds)):
-    if le[i] >= ls:
-      w = (ls - le[i - 1]) / (le[i] - le[i - 1])
-      return float(math.exp(ld[i - 1] + w * (ld[i] - ld[i - 1]))), False
-  sl = (le[-1] - le[-2]) / (ld[-1] - ld[-2])
-  return float(math.exp(ld[-1] + (ls - le[-1]) / max(sl, 1e-3))), True
+def _maxsum_case(**kw):
+  e = dict(svt_slope_top=0.42, tree_slopes=[0.58, 0.55, 0.53, 0.52], svt_slope_in_d=0.02, crossover_slope=0.61,
+           batch_max_abs_z=1.2, epsilon=EPS, delta=DELTA, svt_d=4, svt_reps=8, tree_reps=4)
+  e.update(kw)
+  return e
 
 
 @claim("dp_continual", "maxsum", "MaxSum: T^{1/3} sparse vector vs √d per-column trees, crossover √d ≈ T^{1/3}",
        "(ε, δ)-DP continual MaxSum error Θ̃(min{T^{1/3}/ε^{2/3}, √d/ε, T}): the sparse-vector mechanism's error "
        "grows like T^{1/3} whatever d, per-column trees like √d·polylog(T), the crossover d* ∝ T^{2/3} up to "
-       "polylog; the batch error is O(1/ε)")
+       "polylog; the batch error is O(1/ε)",
+       judge=judge_maxsum,
+       cases=[Case("holds", _maxsum_case(), Verdict.HOLDS),
+              Case("does not hold: sparse vector grows like √T", _maxsum_case(svt_slope_top=0.5), Verdict.DOES_NOT_HOLD),
+              Case("does not hold: no crossover slope (one T)", _maxsum_case(crossover_slope=float("nan")),
+                   Verdict.DOES_NOT_HOLD),
+              Case("boundary: every range at its end", _maxsum_case(svt_slope_top=0.45, tree_slopes=[0.4, 0.7],
+                                                                    svt_slope_in_d=-0.1, crossover_slope=1.0,
+                                                                    batch_max_abs_z=4.0), Verdict.HOLDS),
+              Case("boundary: one tree slope just below 0.4", _maxsum_case(tree_slopes=[0.58, 0.399]),
+                   Verdict.DOES_NOT_HOLD)])
 def maxsum(ctx: Context) -> Outcome:
-  import theory.dp_continual as dc
   p = MAXSUM[ctx.variant]
   key = jax.random.PRNGKey(ctx.seed + 1)
+
+  def run_svt(k, T, d, seed):
+    e, b, u, prm = dc.svt_errors(k, dc.seeded_stream(seed, T, d), EPS, DELTA, p["svt_reps"])
+    return e, b, u, prm
 
   # (1) the sparse-vector mechanism and the batch baseline against T
   svt = {}
   for lt in p["svt_log2_T"]:
     T = 2**lt
-    e, b, u, prm = _svt_run(jax.random.fold_in(key, T), _stream(T, T, p["svt_d"]), p["svt_reps"])
-    svt[T] = dict(err=_mse(e), batch=_mse(b), updates=float(u.mean()), threshold=prm.threshold,
+    e, b, u, prm = run_svt(jax.random.fold_in(key, T), T, p["svt_d"], T)
+    svt[T] = dict(err=mean_se(e), batch=mean_se(b), updates=float(u.mean()), threshold=prm.threshold,
                   cap=prm.max_updates, advanced=prm.eps_round > EPS / prm.max_updates * (1 + 1e-9))
     ctx.log(f"SVT T=2^{lt}: error {svt[T]['err'][0]:.0f} ± {svt[T]['err'][1]:.0f} (ℓ = {prm.threshold:.0f}, "
             f"{svt[T]['updates']:.1f} of {prm.max_updates} updates); batch {svt[T]['batch'][0]:.2f}")
@@ -270,23 +255,21 @@ def maxsum(ctx: Context) -> Outcome:
   svt_mean = np.array([svt[T]["err"][0] for T in Ts])
   svt_slope_all = _slope(Ts, svt_mean)
   svt_slope_top = _slope(Ts[-3:], svt_mean[-3:])
-  batch_ok = all(abs(svt[T]["batch"][0] - 1 / EPS) <= Z * svt[T]["batch"][1] for T in Ts)
+  batch_z = _max_abs_z([svt[T]["batch"][0] for T in Ts], [svt[T]["batch"][1] for T in Ts], [1 / EPS] * len(Ts))
 
   # (2) per-column trees on a (T, d) grid, and the crossover with the sparse-vector error at the same T
   grid, crossings = {}, {}
   for lt in p["grid_log2_T"]:
     T = 2**lt
     ds = tuple(d for d in p["grid_d"] if T * d <= p["max_cells"])
-    x = _stream(T, T, max(ds))
-    scales = jnp.asarray([dc.tree_calibration(T, d, EPS, DELTA, "gaussian").scale for d in ds], jnp.float32)
-    errs = np.asarray(_tree_errors(jax.random.split(jax.random.fold_in(key, 3 * T), p["tree_reps"]), x, scales,
-                                   T, ds))
-    grid[T] = dict(d=ds, err=[_mse(errs[:, i]) for i in range(len(ds))])
+    errs = dc.tree_column_errors(jax.random.fold_in(key, 3 * T), dc.seeded_stream(T, T, max(ds)), EPS, DELTA, ds,
+                                 p["tree_reps"])
+    grid[T] = dict(d=ds, err=[mean_se(errs[:, i]) for i in range(len(ds))])
     if T not in svt:
-      e, _, _, _ = _svt_run(jax.random.fold_in(key, T), _stream(T, T, p["svt_d"]), p["svt_reps"])
-      svt[T] = dict(err=_mse(e), batch=(float("nan"), 0.0), updates=float("nan"), threshold=float("nan"), cap=0,
+      e, _, _, _ = run_svt(jax.random.fold_in(key, T), T, p["svt_d"], T)
+      svt[T] = dict(err=mean_se(e), batch=(float("nan"), 0.0), updates=float("nan"), threshold=float("nan"), cap=0,
                     advanced=False)
-    crossings[T] = _crossing(np.asarray(ds, float), np.array([m for m, _ in grid[T]["err"]]), svt[T]["err"][0])
+    crossings[T] = dc.crossover_dimension(ds, [m for m, _ in grid[T]["err"]], svt[T]["err"][0])
     ctx.log(f"tree T=2^{lt}: " + ", ".join(f"d={d}: {m:.0f}" for d, (m, _) in zip(ds, grid[T]["err"]))
             + f"; crossover d* = {crossings[T][0]:.1f}{' (extrapolated)' if crossings[T][1] else ''}")
   tree_slopes = {T: _slope(g["d"], [m for m, _ in g["err"]]) for T, g in grid.items() if len(g["d"]) >= 2}
@@ -295,47 +278,37 @@ def maxsum(ctx: Context) -> Outcome:
 
   # (3) the sparse-vector error does not depend on d (same T, same stream family)
   Tf = 2**p["flat_log2_T"]
-  flat = []
-  for d in p["grid_d"]:
-    e, _, _, _ = _svt_run(jax.random.fold_in(key, 17 * d), _stream(Tf + d, Tf, d), p["svt_reps"])
-    flat.append(_mse(e))
+  flat = [mean_se(run_svt(jax.random.fold_in(key, 17 * d), Tf, d, Tf + d)[0]) for d in p["grid_d"]]
   flat_slope = _slope(p["grid_d"], [m for m, _ in flat])
   ctx.log(f"SVT at T=2^{p['flat_log2_T']} vs d: " + ", ".join(f"{d}: {m:.0f}" for d, (m, _) in zip(p["grid_d"], flat)))
 
-  # Rule (stated before running): the sparse-vector error's log-log slope over the three largest T lies in
-  # [0.25, 0.45] (1/3 up to the polylog factors of its threshold); every tree's slope in log d lies in
-  # [0.4, 0.7] (√d up to the √log d of a max over columns); the sparse-vector error's slope in log d is
-  # within ±0.1 of 0; the crossover d* grows with T with log-log slope in [0.4, 1.0] (2/3 up to polylog);
-  # the batch error's mean is within 4 SE of 1/ε at every T.
-  checks = {"SVT slope (3 largest T) in [0.25, 0.45]": 0.25 <= svt_slope_top <= 0.45,
-            "tree slope in log d in [0.4, 0.7] at every T": bool(tree_slopes) and all(0.4 <= s <= 0.7 for s in tree_slopes.values()),
-            "SVT flat in d (|slope| ≤ 0.1)": abs(flat_slope) <= 0.1,
-            "crossover slope in [0.4, 1.0]": 0.4 <= cross_slope <= 1.0,
-            "batch mean error = 1/ε (4 SE)": batch_ok}
-  verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
-  table = ["| T | SVT error (mean ± SE) | ℓ | updates / cap | advanced composition | batch error |", "|---|---|---|---|---|---|"]
-  for T in Ts:
-    r = svt[T]
-    table.append(f"| 2^{int(math.log2(T))} | {r['err'][0]:.0f} ± {r['err'][1]:.0f} | {r['threshold']:.0f} | "
-                 f"{r['updates']:.1f} / {r['cap']} | {'yes' if r['advanced'] else 'no (basic)'} | "
-                 f"{r['batch'][0]:.3f} ± {r['batch'][1]:.3f} |")
-  table += ["", "| T | " + " | ".join(f"tree d={d}" for d in p["grid_d"]) + " | slope in log d | SVT | d* | T^{2/3} |",
-            "|---|" + "---|" * (len(p["grid_d"]) + 4)]
+  evidence = dict(svt_slope_top=svt_slope_top, tree_slopes=[tree_slopes[T] for T in sorted(tree_slopes)],
+                  svt_slope_in_d=flat_slope, crossover_slope=cross_slope, batch_max_abs_z=batch_z, epsilon=EPS,
+                  delta=DELTA, svt_d=p["svt_d"], svt_reps=p["svt_reps"], tree_reps=p["tree_reps"])
+  rows = [[f"2^{int(math.log2(T))}", fmt_mean_se(mean=svt[T]["err"][0], se=svt[T]["err"][1]), svt[T]["threshold"],
+           f"{svt[T]['updates']:.1f} / {svt[T]['cap']}", "yes" if svt[T]["advanced"] else "no (basic)",
+           fmt_mean_se(mean=svt[T]["batch"][0], se=svt[T]["batch"][1])] for T in Ts]
+  table = [markdown_table(["T", "SVT error (mean ± SE)", "ℓ", "updates / cap", "advanced composition", "batch error"],
+                          rows)]
+  rows = []
   for T in gT:
     cells = []
     for d in p["grid_d"]:
       if d in grid[T]["d"]:
         m, s = grid[T]["err"][grid[T]["d"].index(d)]
-        cells.append(f"{m:.0f} ± {s:.0f}")
+        cells.append(fmt_mean_se(mean=m, se=s))
       else:
-        cells.append("—")
+        cells.append(None)
     dstar, ex = crossings[T]
-    table.append(f"| 2^{int(math.log2(T))} | " + " | ".join(cells) + f" | {tree_slopes.get(T, float('nan')):.3f} | "
-                 f"{svt[T]['err'][0]:.0f} | {dstar:.1f}{' (extrap.)' if ex else ''} | {T ** (2 / 3):.0f} |")
-  table += ["", f"SVT at T = 2^{p['flat_log2_T']} against d: " + ", ".join(f"d={d}: {m:.0f} ± {s:.0f}" for d, (m, s) in zip(p["grid_d"], flat))
+    rows.append([f"2^{int(math.log2(T))}", *cells, tree_slopes.get(T), svt[T]["err"][0],
+                 f"{dstar:.1f}{' (extrap.)' if ex else ''}", T ** (2 / 3)])
+  table += ["", markdown_table(["T", *(f"tree d={d}" for d in p["grid_d"]), "slope in log d", "SVT", "d*", "T^{2/3}"],
+                               rows),
+            "", f"SVT at T = 2^{p['flat_log2_T']} against d: "
+            + ", ".join(f"d={d}: {fmt_mean_se(mean=m, se=s)}" for d, (m, s) in zip(p["grid_d"], flat))
             + f" (slope {flat_slope:.3f})",
-            f"SVT slope over all T: {svt_slope_all:.3f}; over the three largest T: {svt_slope_top:.3f}; crossover slope: {cross_slope:.3f}",
-            "", "Checks: " + "; ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())]
+            f"SVT slope over all T: {svt_slope_all:.3f}; over the three largest T: {svt_slope_top:.3f}; "
+            f"crossover slope: {cross_slope:.3f}; batch largest |z| against 1/ε: {batch_z:.2f}"]
   figures = ctx.figures(lambda: _plot_maxsum(ctx, p, svt, Ts, grid, crossings, flat, svt_slope_top, tree_slopes,
                                              cross_slope))
   return Outcome(
@@ -346,15 +319,7 @@ def maxsum(ctx: Context) -> Outcome:
                 "crossover d* (per T)": ", ".join(f"2^{int(math.log2(T))}: {crossings[T][0]:.1f}" for T in gT),
                 "crossover slope in T": round(cross_slope, 3),
                 "batch mean error (largest T)": f"{svt[Ts[-1]]['batch'][0]:.3f} (1/ε = {1 / EPS:g})"},
-      verdict=verdict,
-      rule=("holds iff the sparse-vector mechanism's max-over-t error has a log-log slope in T in [0.25, 0.45] over "
-            "the three largest T, the per-column trees' error has a slope in log d in [0.4, 0.7] at every T, the "
-            "sparse-vector error's slope in log d is within ±0.1, the crossover d* (tree error = sparse-vector error, "
-            "interpolated in log d, extrapolated beyond the grid) grows with log-log slope in [0.4, 1.0], and the "
-            "batch MaxSum's mean error is within 4 SE of 1/ε at every T. "
-            f"ε = {EPS:g}, δ = {DELTA:g}; Bernoulli(1/2) streams; sparse vector with d = {p['svt_d']} and "
-            f"{p['svt_reps']} replications, trees with {p['tree_reps']} replications per cell."),
-      figures=figures, table="\n".join(table),
+      evidence=evidence, figures=figures, table="\n".join(table),
       data={"svt": {str(T): v for T, v in svt.items()},
             "tree": {str(T): {"d": list(g["d"]), "err": g["err"]} for T, g in grid.items()},
             "crossover": {str(T): v for T, v in crossings.items()}, "svt_vs_d": flat,

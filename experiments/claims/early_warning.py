@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.claims import Context, Outcome, Verdict, claim, pyplot
+from experiments.claims import Case, Context, Outcome, Verdict, claim, pyplot
 
 # May's grazing model, r = 1, K = 10, h = 1 (upper fold at c ≈ 2.604), additive noise, Euler dt = 0.1,
 # recorded every time unit; Gaussian detrending bw = 0.2; rolling window 50 % (the paper notes' protocol).
@@ -58,27 +58,49 @@ def _taus(x, rows: int | None = None):
 def _ramp_data(variant: str, seed: int):
   from theory import early_warning as E
   p = SETTINGS[variant]
-  n_steps = p["n_rec"] * REC
-  key = jax.random.fold_in(jax.random.key(seed), 20)
-  k_ramp, k_null = jax.random.split(key)
-  c = jnp.linspace(C0, C1, n_steps)
-  ramp = np.asarray(E.may_simulate(k_ramp, c, sigma=SIGMA, dt=DT, record_every=REC, n_paths=p["reps"]))[:, :-1]
-  null = np.asarray(E.may_simulate(k_null, jnp.full(n_steps, C0), sigma=SIGMA, dt=DT, record_every=REC,
-                                   n_paths=p["reps"]))[:, :-1]
+  ramp, null = E.ramp_data(jax.random.fold_in(jax.random.key(seed), 20), p["n_rec"], p["reps"], c0=C0, c1=C1,
+                           sigma=SIGMA, dt=DT, record_every=REC)
   return ramp, null, _taus(ramp), _taus(null)
 
 
-def _textbook_p(tau, n):
-  """Two-sided p-value of Kendall's τ under independence (normal approximation, no ties) — wrong here,
-  because overlapping windows make neighbouring indicator values dependent."""
-  from scipy.stats import norm
-  z = 3 * tau * math.sqrt(n * (n - 1)) / math.sqrt(2 * (2 * n + 5))
-  return 2 * norm.sf(np.abs(z))
+RAMP_MEDIAN_MIN = 0.5   # median τ of variance and AC1 on the ramp
+RAMP_AUC_MIN = 0.8      # ROC AUC ramp vs null
+NULL_SE = 3.0           # null P(τ > 0) within this many binomial s.e. of ½
+
+
+def judge_ramp(e: dict) -> tuple[Verdict, str]:
+  se_half = 0.5 / math.sqrt(e["reps"])
+  checks = {"median τ(var) ≥ 0.5": e["median_tau_var"] >= RAMP_MEDIAN_MIN,
+            "median τ(AC1) ≥ 0.5": e["median_tau_ac1"] >= RAMP_MEDIAN_MIN,
+            "null P(τ_var > 0) ≈ ½": abs(e["null_pos_var"] - 0.5) <= NULL_SE * se_half,
+            "null P(τ_AC1 > 0) ≈ ½": abs(e["null_pos_ac1"] - 0.5) <= NULL_SE * se_half,
+            "AUC(var) ≥ 0.8": e["auc_var"] >= RAMP_AUC_MIN, "AUC(AC1) ≥ 0.8": e["auc_ac1"] >= RAMP_AUC_MIN}
+  rule = (f"holds iff on the ramp the median Kendall τ of rolling variance and of AC1 are ≥ {RAMP_MEDIAN_MIN:g}, "
+          f"under the null P(τ > 0) is within {NULL_SE:g} binomial s.e. of ½ for both, and ROC AUC (ramp vs null τ) "
+          f"is ≥ {RAMP_AUC_MIN:g} for both. May's model r=1, K=10, h=1, σ={SIGMA}, Euler dt={DT}, {e['n_rec']} "
+          f"unit-time samples, c: {C0} → {C1} (fold 2.604) vs c = {C0}; Gaussian detrending bw={BW}, window "
+          f"{WIN:.0%}; {e['reps']} replicates each. Checks: "
+          + "; ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items()))
+  return (Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD), rule
+
+
+# 200 replicates: binomial s.e. of ½ is 0.0354, so the null band is ½ ± 0.106
+_RAMP = dict(median_tau_var=0.86, median_tau_ac1=0.82, null_pos_var=0.49, null_pos_ac1=0.5, auc_var=0.98,
+             auc_ac1=0.97, reps=200, n_rec=1000)
 
 
 @claim("early_warning", "ramp", "Kendall τ on a ramp toward a fold vs the constant-parameter null",
        "τ of rolling variance and AC1 high before a fold (median ≈ 0.8), but under the null P(τ > 0) ≈ ½ "
-       "(a coin flip): only a null distribution (ROC, surrogates) makes τ a test")
+       "(a coin flip): only a null distribution (ROC, surrogates) makes τ a test",
+       judge=judge_ramp,
+       cases=[Case("holds", _RAMP, Verdict.HOLDS),
+              Case("does not hold: the null leans positive", {**_RAMP, "null_pos_var": 0.7}, Verdict.DOES_NOT_HOLD),
+              Case("does not hold: no trend on the ramp", {**_RAMP, "median_tau_ac1": 0.2, "auc_ac1": 0.6},
+                   Verdict.DOES_NOT_HOLD),
+              Case("boundary: medians 0.5 and AUC 0.8", {**_RAMP, "median_tau_var": 0.5, "auc_ac1": 0.8},
+                   Verdict.HOLDS),
+              Case("boundary: null just outside 3 s.e.", {**_RAMP, "null_pos_ac1": 0.5 - 3 * 0.5 / math.sqrt(200)
+                                                          - 1e-6}, Verdict.DOES_NOT_HOLD)])
 def ramp(ctx: Context) -> Outcome:
   from theory import early_warning as E
   p = SETTINGS[ctx.variant]
@@ -91,7 +113,7 @@ def ramp(ctx: Context) -> Outcome:
     aucs[name] = (float(r.auc), float(r.auc_se))
     rows.append(f"| {name} | {np.median(a):+.3f} [{np.percentile(a, 25):+.2f}, {np.percentile(a, 75):+.2f}] | "
                 f"{np.median(b):+.3f} [{np.percentile(b, 25):+.2f}, {np.percentile(b, 75):+.2f}] | "
-                f"{np.mean(b > 0):.3f} | {np.mean(_textbook_p(b, n_win) < 0.05):.3f} | "
+                f"{np.mean(b > 0):.3f} | {np.mean(E.textbook_tau_pvalue(b, n_win) < 0.05):.3f} | "
                 f"{r.auc:.3f} ± {r.auc_se:.3f} |")
   # AR(1)-surrogate test of τ(variance) on a subset: the correct null for one observed series
   key = jax.random.fold_in(jax.random.key(ctx.seed), 21)
@@ -107,21 +129,12 @@ def ramp(ctx: Context) -> Outcome:
     rej[label] = float(np.mean(hits))
   med_var, med_ac = float(np.median(tr.variance)), float(np.median(tr.ac1))
   pos_var, pos_ac = float(np.mean(np.asarray(tn.variance) > 0)), float(np.mean(np.asarray(tn.ac1) > 0))
-  textbook = float(np.mean(_textbook_p(np.asarray(tn.variance), n_win) < 0.05))
-  se_half = 0.5 / math.sqrt(p["reps"])
-  # Rule: holds iff on the ramp the median τ of variance and of AC1 are >= 0.5, under the null P(τ > 0) is
-  # within 3 binomial standard errors of ½ for both (replicates are independent), and the ROC AUC of both is
-  # >= 0.8.
-  checks = {"median τ(var) ≥ 0.5": med_var >= 0.5, "median τ(AC1) ≥ 0.5": med_ac >= 0.5,
-            "null P(τ_var > 0) ≈ ½": abs(pos_var - 0.5) <= 3 * se_half,
-            "null P(τ_AC1 > 0) ≈ ½": abs(pos_ac - 0.5) <= 3 * se_half,
-            "AUC(var) ≥ 0.8": aucs["variance"][0] >= 0.8, "AUC(AC1) ≥ 0.8": aucs["ac1"][0] >= 0.8}
-  verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
+  textbook = float(np.mean(E.textbook_tau_pvalue(np.asarray(tn.variance), n_win) < 0.05))
   table = ["| indicator | ramp τ median [IQR] | null τ median [IQR] | null P(τ > 0) | null: textbook p < 0.05 | "
            "ROC AUC ramp vs null |", "|---|---|---|---|---|---|"] + rows
   table += ["", f"AR(1)-surrogate test of τ(variance) ({p['n_surr']} surrogates of the detrended series, level 5 %, "
             f"{p['surr_reps']} replicates each): rejects {rej['ramp']:.2f} of ramp runs and {rej['null']:.2f} of "
-            f"null runs.", "", "Checks: " + "; ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())]
+            f"null runs."]
   figures = ctx.figures(lambda: _plot_ramp(ctx, ramp_x, null_x, tr, tn))
   return Outcome(
       measured={"ramp median τ(var)": med_var, "ramp median τ(AC1)": med_ac, "null P(τ_var > 0)": pos_var,
@@ -129,11 +142,8 @@ def ramp(ctx: Context) -> Outcome:
                 "AUC AC1": f"{aucs['ac1'][0]:.3f} ± {aucs['ac1'][1]:.3f}",
                 "null: textbook τ test rejects": textbook,
                 "surrogate test rejects (ramp / null)": f"{rej['ramp']:.2f} / {rej['null']:.2f}"},
-      verdict=verdict,
-      rule=("holds iff on the ramp the median Kendall τ of rolling variance and of AC1 are ≥ 0.5, under the null "
-            "P(τ > 0) is within 3 binomial s.e. of ½ for both, and ROC AUC (ramp vs null τ) is ≥ 0.8 for both. "
-            f"May's model r=1, K=10, h=1, σ={SIGMA}, Euler dt={DT}, {p['n_rec']} unit-time samples, c: {C0} → {C1} "
-            f"(fold 2.604) vs c = {C0}; Gaussian detrending bw={BW}, window {WIN:.0%}; {p['reps']} replicates each."),
+      evidence=dict(median_tau_var=med_var, median_tau_ac1=med_ac, null_pos_var=pos_var, null_pos_ac1=pos_ac,
+                    auc_var=aucs["variance"][0], auc_ac1=aucs["ac1"][0], reps=int(p["reps"]), n_rec=int(p["n_rec"])),
       figures=figures, table="\n".join(table),
       data={"auc": aucs, "surrogate_reject": rej,
             "tau_ramp": {k: np.asarray(getattr(tr, k)).tolist() for k in ("variance", "ac1")},
@@ -182,9 +192,33 @@ def _plot_ramp(ctx, ramp_x, null_x, tr, tn):
   return ctx.save_figure(fig, "early_warning_ramp.png")
 
 
+LR_SE = 2.0   # AUC(LR) may fall short of the better τ's AUC by at most this many s.e. of the difference
+
+
+def judge_likelihood(e: dict) -> tuple[Verdict, str]:
+  diff = e["auc_lr"] - e["auc_best_tau"]
+  se = math.hypot(e["auc_lr_se"], e["auc_best_tau_se"])   # conservative: ignores the positive pairing correlation
+  rule = (f"holds iff the ROC AUC of LR = 2(ℓ_LSN − ℓ_OU) is at least the better of τ(variance), τ(AC1) minus "
+          f"{LR_SE:g} s.e. of the difference (DeLong s.e., combined as if independent), on the same replicates: the "
+          f"first {e['n']} ramp and {e['n']} null series of the ramp claim (LR on the raw series, float64 "
+          f"Nelder–Mead, {e['n_iter']} iterations per model, {e['substeps']} moment substeps per interval).")
+  return (Verdict.HOLDS if diff >= -LR_SE * se else Verdict.DOES_NOT_HOLD), rule
+
+
+_LIK = dict(auc_lr=0.984, auc_lr_se=0.011, auc_best_tau=0.979, auc_best_tau_se=0.007, n=100, n_iter=400, substeps=4)
+
+
 @claim("early_warning", "likelihood", "Likelihood ratio (LSN vs OU) vs Kendall τ on the same replicates",
        "the model-based LR statistic with ROC quantification detects the approach at least as well as τ of "
-       "variance or AC1 (Boettiger & Hastings 2012)")
+       "variance or AC1 (Boettiger & Hastings 2012)",
+       judge=judge_likelihood,
+       cases=[Case("holds", _LIK, Verdict.HOLDS),
+              Case("does not hold: LR clearly worse", {**_LIK, "auc_lr": 0.9}, Verdict.DOES_NOT_HOLD),
+              Case("boundary: exactly 2 s.e. below", {**_LIK, "auc_lr": 0.5, "auc_lr_se": 0.03, "auc_best_tau": 0.6,
+                                                      "auc_best_tau_se": 0.04}, Verdict.HOLDS),
+              Case("boundary: just beyond 2 s.e. below", {**_LIK, "auc_lr": 0.4999, "auc_lr_se": 0.03,
+                                                          "auc_best_tau": 0.6, "auc_best_tau_se": 0.04},
+                   Verdict.DOES_NOT_HOLD)])
 def likelihood(ctx: Context) -> Outcome:
   from theory import early_warning as E
   p = SETTINGS[ctx.variant]
@@ -209,10 +243,6 @@ def likelihood(ctx: Context) -> Outcome:
   best_tau = max(auc["τ(variance)"][0], auc["τ(ac1)"][0])
   best_name = "τ(variance)" if auc["τ(variance)"][0] >= auc["τ(ac1)"][0] else "τ(ac1)"
   diff = auc[lr_key][0] - best_tau
-  se = math.hypot(auc[lr_key][1], auc[best_name][1])   # conservative: ignores the positive pairing correlation
-  # Rule: holds iff AUC(LR) ≥ the better τ's AUC − 2 s.e. of the difference (not worse within error);
-  # does not hold if it is lower by more than that.
-  verdict = Verdict.HOLDS if diff >= -2 * se else Verdict.DOES_NOT_HOLD
   table = ["| statistic | AUC ramp vs null (± DeLong s.e.) | median on ramp | median on null |", "|---|---|---|---|"]
   for k, r in res.items():
     if k == lr_key:
@@ -233,11 +263,8 @@ def likelihood(ctx: Context) -> Outcome:
                 "AUC τ(AC1)": f"{auc['τ(ac1)'][0]:.3f} ± {auc['τ(ac1)'][1]:.3f}",
                 "AUC(LR) − best τ AUC": diff,
                 "bootstrap AUC (one series)": float("nan") if boot is None else float(boot_roc.auc)},
-      verdict=verdict,
-      rule=("holds iff the ROC AUC of LR = 2(ℓ_LSN − ℓ_OU) is at least the better of τ(variance), τ(AC1) minus 2 "
-            "s.e. of the difference (DeLong s.e., combined as if independent), on the same replicates: the first "
-            f"{n} ramp and {n} null series of the ramp claim (LR on the raw series, float64 Nelder–Mead, "
-            f"{p['n_iter']} iterations per model, {p['substeps']} moment substeps per interval)."),
+      evidence=dict(auc_lr=auc[lr_key][0], auc_lr_se=auc[lr_key][1], auc_best_tau=auc[best_name][0],
+                    auc_best_tau_se=auc[best_name][1], n=int(n), n_iter=int(p["n_iter"]), substeps=int(p["substeps"])),
       figures=figures, table="\n".join(table),
       data={"auc": auc, "lr_ramp": lr_r.tolist(), "lr_null": lr_n.tolist(),
             "bootstrap": None if boot is None else {"observed": float(boot.observed),
@@ -280,30 +307,41 @@ def _plot_likelihood(ctx, res, lr_r, lr_n, boot, boot_roc):
 def _prosecutor_data(variant: str, seed: int):
   from theory import early_warning as E
   p = SETTINGS[variant]
-  key = jax.random.fold_in(jax.random.key(seed), 23)
-  xs = np.asarray(E.may_simulate(key, jnp.full(p["pf_T"] * REC, PF_C), sigma=PF_SIGMA, dt=DT, record_every=REC,
-                                 n_paths=p["pf_reps"]))
-  thr = float(E.may_equilibria(PF_C)[1])    # the unstable equilibrium: crossing it is the shift
-  below = xs < thr
-  shifted = below.any(1)
-  first = np.where(shifted, below.argmax(1), -1)
-  return xs, thr, shifted, first
+  return E.shift_data(jax.random.fold_in(jax.random.key(seed), 23), p["pf_T"], p["pf_reps"], c=PF_C, sigma=PF_SIGMA,
+                      dt=DT, record_every=REC)
 
 
-def _windows(xs, shifted, first, L, gap, seed):
-  """Selected windows (the L samples ending ``gap`` samples before the crossing, runs that shifted) and
-  comparison windows (L samples ending at a uniform time, runs that never shifted)."""
-  sel = np.nonzero(shifted & (first >= L + gap + 1))[0]
-  stay = np.nonzero(~shifted)[0]
-  ends = np.random.default_rng(seed).integers(L, xs.shape[1], size=stay.size)
-  win_sel = np.stack([xs[i, first[i] - gap - L:first[i] - gap] for i in sel]) if sel.size else np.zeros((0, L))
-  win_rand = np.stack([xs[i, e - L:e] for i, e in zip(stay, ends)]) if stay.size else np.zeros((0, L))
-  return win_sel, win_rand
+PF_MIN_RUNS = 5   # fewer shifted or non-shifted runs than this: inconclusive
+PF_SE = 2.0       # selected vs comparison AUC above ½ by more than this many DeLong s.e.
+
+
+def judge_prosecutor(e: dict) -> tuple[Verdict, str]:
+  rule = (f"inconclusive with fewer than {PF_MIN_RUNS} shifted or non-shifted runs; otherwise holds iff, for windows "
+          "ending at the crossing (gap 0), the ROC AUC of the selected runs' τ against comparison windows exceeds ½ "
+          f"by more than {PF_SE:g} DeLong s.e. for both τ(variance) and τ(AC1). May's model at constant c = {PF_C} "
+          f"(bistable), σ = {PF_SIGMA}, Euler dt = {DT}; τ after Gaussian detrending bw = {BW}, rolling window "
+          f"{WIN:.0%} of each {e['window']}-sample window; larger gaps and the LR statistic are reported alongside "
+          "(not part of the rule).")
+  if min(e["n_selected"], e["n_comparison"]) < PF_MIN_RUNS:
+    return Verdict.INCONCLUSIVE, rule
+  biased = [e[f"auc_{k}"] - 0.5 > PF_SE * e[f"auc_{k}_se"] for k in ("var", "ac1")]
+  return (Verdict.HOLDS if all(biased) else Verdict.DOES_NOT_HOLD), rule
+
+
+_PF = dict(n_selected=300, n_comparison=270, auc_var=0.587, auc_var_se=0.024, auc_ac1=0.595, auc_ac1_se=0.024,
+           window=200)
 
 
 @claim("early_warning", "prosecutor", "Prosecutor's fallacy: runs selected because they shifted show 'warnings'",
        "at constant parameters, the pre-transition windows of the runs that happened to shift show positive τ "
-       "(variance, AC1) more often than windows of comparable runs: selecting on the outcome biases τ")
+       "(variance, AC1) more often than windows of comparable runs: selecting on the outcome biases τ",
+       judge=judge_prosecutor,
+       cases=[Case("holds", _PF, Verdict.HOLDS),
+              Case("does not hold: no bias in AC1", {**_PF, "auc_ac1": 0.51}, Verdict.DOES_NOT_HOLD),
+              Case("inconclusive: too few shifted runs", {**_PF, "n_selected": 4}, Verdict.INCONCLUSIVE),
+              Case("boundary: exactly 2 s.e. above ½ (not more)", {**_PF, "auc_var": 0.625, "auc_var_se": 0.0625},
+                   Verdict.DOES_NOT_HOLD),
+              Case("boundary: 5 runs each", {**_PF, "n_selected": 5, "n_comparison": 5}, Verdict.HOLDS)])
 def prosecutor(ctx: Context) -> Outcome:
   from theory import early_warning as E
   p = SETTINGS[ctx.variant]
@@ -311,11 +349,12 @@ def prosecutor(ctx: Context) -> Outcome:
   L, rows = p["pf_L"], p["pf_reps"]
   res = {}
   for gap in PF_GAPS:
-    win_sel, win_rand = _windows(xs, shifted, first, L, gap, ctx.seed)
+    win_sel, win_rand = E.selection_windows(xs, shifted, first, L, gap, ctx.seed)
     n_s = win_sel.shape[0]
-    if n_s < 5 or win_rand.shape[0] < 5:
+    if n_s < PF_MIN_RUNS or win_rand.shape[0] < PF_MIN_RUNS:
       return Outcome(measured={"selected windows": n_s, "comparison windows": win_rand.shape[0]},
-                     verdict=Verdict.INCONCLUSIVE, rule="needs at least 5 shifted and 5 non-shifted runs")
+                     evidence=dict(n_selected=int(n_s), n_comparison=int(win_rand.shape[0]), auc_var=math.nan,
+                                   auc_var_se=math.nan, auc_ac1=math.nan, auc_ac1_se=math.nan, window=int(L)))
     both = np.concatenate([win_sel, win_rand], 0)     # ≤ rows: the two sets are disjoint runs
     t = _taus(both, rows)
     stats = {"τ(variance)": (t.variance[:n_s], t.variance[n_s:]), "τ(ac1)": (t.ac1[:n_s], t.ac1[n_s:])}
@@ -332,10 +371,6 @@ def prosecutor(ctx: Context) -> Outcome:
                          sel_pos=float(np.mean(a > 0)), cmp_med=float(np.median(b)), cmp_pos=float(np.mean(b > 0)),
                          n_sel=n_s, n_cmp=int(b.size), values=(a, b))
   r0 = res[0]
-  # Rule: holds iff the selected windows (ending at the crossing, gap 0) have τ(variance) and τ(AC1) shifted
-  # upward against the comparison windows: ROC AUC > ½ by more than 2 DeLong s.e. for both.
-  biased = {k: r0[k]["auc"] - 0.5 > 2 * r0[k]["se"] for k in ("τ(variance)", "τ(ac1)")}
-  verdict = Verdict.HOLDS if all(biased.values()) else Verdict.DOES_NOT_HOLD
   table = ["| gap before the crossing | statistic | selected (shifted) runs: median, P(>0) | comparison windows: median, "
            "P(>0) | AUC selected vs comparison |", "|---|---|---|---|---|"]
   for gap, rr in res.items():
@@ -355,12 +390,10 @@ def prosecutor(ctx: Context) -> Outcome:
   if "LR" in res[PF_GAPS[-1]]:
     measured[f"AUC LR, gap {PF_GAPS[-1]}"] = res[PF_GAPS[-1]]["LR"]["auc"]
   return Outcome(
-      measured=measured, verdict=verdict,
-      rule=("holds iff, for windows ending at the crossing (gap 0), the ROC AUC of the selected runs' τ against "
-            "comparison windows exceeds ½ by more than 2 DeLong s.e. for both τ(variance) and τ(AC1). May's model "
-            f"at constant c = {PF_C} (bistable), σ = {PF_SIGMA}, Euler dt = {DT}; τ after Gaussian detrending "
-            f"bw = {BW}, rolling window {WIN:.0%} of each {L}-sample window; larger gaps and the LR statistic are "
-            "reported alongside (not part of the rule)."),
+      measured=measured,
+      evidence=dict(n_selected=int(r0["τ(variance)"]["n_sel"]), n_comparison=int(r0["τ(variance)"]["n_cmp"]),
+                    auc_var=r0["τ(variance)"]["auc"], auc_var_se=r0["τ(variance)"]["se"], auc_ac1=r0["τ(ac1)"]["auc"],
+                    auc_ac1_se=r0["τ(ac1)"]["se"], window=int(L)),
       figures=figures, table="\n".join(table),
       data={"auc": {str(g): {k: (v["auc"], v["se"]) for k, v in rr.items()} for g, rr in res.items()},
             "shifted": int(shifted.sum())})
@@ -396,9 +429,39 @@ def _plot_prosecutor(ctx, xs, thr, shifted, first, r0):
 # Uncharted: a shift without critical slowing down.
 
 
+UN_SHIFT_MIN = 0.5      # at least half of the runs shift
+UN_SLACK = 0.05         # no AC1 trend: |AUC − ½| <= 2 s.e. + this
+UN_RAMP_AUC_MIN = 0.8   # the fold ramp's AC1 AUC (slowing down present there)
+
+
+def judge_uncharted(e: dict) -> tuple[Verdict, str]:
+  ok = (e["frac_shifted"] >= UN_SHIFT_MIN and abs(e["auc_ac1"] - 0.5) <= 2 * e["auc_ac1_se"] + UN_SLACK
+        and e["ramp_auc_ac1"] >= UN_RAMP_AUC_MIN)
+  n_obs, n_tail, n_hold = e["n_obs"], e["n_tail"], e["n_hold"]
+  rule = (f"holds iff ≥ {UN_SHIFT_MIN:.0%} of runs shift, the pre-shift τ(AC1) of the noise-ramp runs is "
+          f"indistinguishable from the constant-noise null (|AUC − ½| ≤ 2 s.e. + {UN_SLACK:g}), and on the fold ramp "
+          f"of the ramp claim AUC τ(AC1) ≥ {UN_RAMP_AUC_MIN:g}. May's model at fixed c = {UN_C} (bistable, away from "
+          f"the fold 2.604), σ rising linearly {UN_SIG0} → {UN_SIG1} over {n_obs + n_tail} time units then held "
+          f"{n_hold} more, τ on [0, {n_obs}) (σ {UN_SIG0} → "
+          f"{UN_SIG0 + (UN_SIG1 - UN_SIG0) * n_obs / (n_obs + n_tail):.2f} there); null σ = {UN_SIG0}; detrending bw "
+          f"{BW}, window {WIN:.0%}.")
+  return (Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD), rule
+
+
+_UN = dict(frac_shifted=0.985, auc_ac1=0.518, auc_ac1_se=0.029, ramp_auc_ac1=0.967, n_obs=1000, n_tail=500,
+           n_hold=1000)
+
+
 @claim("early_warning", "uncharted", "A regime shift without critical slowing down (rising noise, fixed c)",
        "not every shift is preceded by critical slowing down: with the parameters fixed far from the fold and "
-       "the noise rising, runs shift but the lag-1 autocorrelation shows no trend (variance alone rises)")
+       "the noise rising, runs shift but the lag-1 autocorrelation shows no trend (variance alone rises)",
+       judge=judge_uncharted,
+       cases=[Case("holds", _UN, Verdict.HOLDS),
+              Case("does not hold: AC1 rises", {**_UN, "auc_ac1": 0.8}, Verdict.DOES_NOT_HOLD),
+              Case("does not hold: too few shifts", {**_UN, "frac_shifted": 0.46}, Verdict.DOES_NOT_HOLD),
+              Case("boundary: half the runs shift, AUC ½ + 2 s.e. + 0.05",
+                   {**_UN, "frac_shifted": 0.5, "auc_ac1": 0.625, "auc_ac1_se": 0.0375}, Verdict.HOLDS),
+              Case("boundary: fold ramp AUC just below 0.8", {**_UN, "ramp_auc_ac1": 0.7999}, Verdict.DOES_NOT_HOLD)])
 def uncharted(ctx: Context) -> Outcome:
   from theory import early_warning as E
   p = SETTINGS[ctx.variant]
@@ -433,11 +496,6 @@ def uncharted(ctx: Context) -> Outcome:
   # eigenvalue at the upper equilibrium (constant: c is fixed): f'(x*)
   xe = x0
   lam = 1 - 2 * xe / 10 - UN_C * 2 * xe / (xe ** 2 + 1) ** 2
-  # Rule: holds iff at least half of the runs shift by the end, the AC1 trend does not separate these runs
-  # from the constant-noise null (|AUC − ½| ≤ 2 s.e. + 0.05), while on the fold ramp AC1's AUC is ≥ 0.8.
-  ok_shift = frac_shift >= 0.5
-  no_csd = abs(aucs["ac1"][0] - 0.5) <= 2 * aucs["ac1"][1] + 0.05
-  verdict = Verdict.HOLDS if (ok_shift and no_csd and ramp_ac >= 0.8) else Verdict.DOES_NOT_HOLD
   table = ["| indicator | τ median, noise ramp (pre-shift) | τ median, null | AUC noise ramp vs null | "
            "AUC fold ramp vs null (ramp claim) |", "|---|---|---|---|---|"]
   for name in ("variance", "ac1", "return_rate"):
@@ -453,14 +511,8 @@ def uncharted(ctx: Context) -> Outcome:
                 "AUC τ(AC1) vs null": f"{aucs['ac1'][0]:.3f} ± {aucs['ac1'][1]:.3f}",
                 "AUC τ(variance) vs null": f"{aucs['variance'][0]:.3f} ± {aucs['variance'][1]:.3f}",
                 "fold-ramp AUC τ(AC1)": ramp_ac, "λ at x*": lam},
-      verdict=verdict,
-      rule=("holds iff ≥ 50 % of runs shift, the pre-shift τ(AC1) of the noise-ramp runs is indistinguishable from "
-            "the constant-noise null (|AUC − ½| ≤ 2 s.e. + 0.05), and on the fold ramp of the ramp claim AUC τ(AC1) "
-            f"≥ 0.8. May's model at fixed c = {UN_C} (bistable, away from the fold 2.604), σ rising linearly "
-            f"{UN_SIG0} → {UN_SIG1} over {n_obs + n_tail} time units then held {n_hold} more, τ on [0, {n_obs}) (σ "
-            f"{UN_SIG0} → {UN_SIG0 + (UN_SIG1 - UN_SIG0) * n_obs / (n_obs + n_tail):.2f} there); null σ = {UN_SIG0}; "
-            f"detrending bw {BW}, window "
-            f"{WIN:.0%}."),
+      evidence=dict(frac_shifted=frac_shift, auc_ac1=aucs["ac1"][0], auc_ac1_se=aucs["ac1"][1],
+                    ramp_auc_ac1=ramp_ac, n_obs=int(n_obs), n_tail=int(n_tail), n_hold=int(n_hold)),
       figures=figures, table="\n".join(table), data={"auc": aucs, "shifted": int(shifted.sum()),
                                                      "early": int(early.sum())})
 

@@ -9,13 +9,15 @@ mil        HopfieldPooling on digits-bags multiple-instance learning is on par w
 """
 from __future__ import annotations
 
-import functools
+import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from experiments.claims import Context, Outcome, Verdict, claim, pyplot
+from experiments.claims import Case, Context, Outcome, Verdict, claim, pyplot
+from experiments.claims.report import crossing, fmt_mean_se, markdown_table, mean_se
+from models import hopfield as H
+from models.hopfield.experiment import SUCCESS_OVERLAP
 
 # ---------------------------------------------------------------------------------------------------
 # (a) Retrieval: modern one-step update vs the classical binary Hopfield network.
@@ -31,63 +33,40 @@ RETRIEVAL = {
                   classical_loads=(0.03, 0.05, 0.08, 0.1, 0.12, 0.14, 0.17, 0.2, 0.25, 0.3, 0.4, 0.5),
                   betas=(0.001, 0.01, 0.1, 1.0, 8.0, 32.0), queries=1024, flip=0.1),
 }
-SUCCESS_OVERLAP = 0.95  # a query is retrieved if sign(output) agrees with the target on >= 95 % of bits
+COLLAPSE = (0.05, 0.25)   # the classical success crosses 1/2 at a load N/d in this interval
+MODERN_MIN = 0.95         # every beta >= 1 retrieves at least this fraction at every load
+PARTICIPATION_MIN = 0.9   # smallest beta: participation ratio >= 0.9 N (global averaging)
 
 
-def _corrupt(key, patterns, n_queries, flip):
-  """Targets drawn among the stored patterns, each with exactly round(flip * d) bits flipped."""
-  n, d = patterns.shape
-  k1, k2 = jax.random.split(key)
-  idx = jax.random.randint(k1, (n_queries,), 0, n)
-  n_flip = int(round(flip * d))
-  order = jnp.argsort(jax.random.uniform(k2, (n_queries, d)), axis=-1)
-  flips = jnp.zeros((n_queries, d), bool).at[jnp.arange(n_queries)[:, None], order[:, :n_flip]].set(True)
-  targets = patterns[idx]
-  return targets, jnp.where(flips, -targets, targets)
+def judge_retrieval(e: dict) -> tuple[Verdict, str]:
+  a = e["classical_capacity"]   # NaN when the success never crosses 1/2 on the grid
+  ok = (COLLAPSE[0] <= a <= COLLAPSE[1] and e["modern_min_success"] >= MODERN_MIN
+        and e["min_participation_smallest_beta"] >= PARTICIPATION_MIN)
+  rule = (f"holds iff the classical network's success crosses 1/2 at N/d in [{COLLAPSE[0]:g}, {COLLAPSE[1]:g}], "
+          f"every beta >= 1 retrieves >= {MODERN_MIN:.0%} of queries (sign overlap >= {e['success_overlap']}) at "
+          f"every tested N/d up to {e['max_load']:g}, and at the smallest beta the softmax weights' participation "
+          f"ratio 1/sum p_i^2 is at least {PARTICIPATION_MIN:g} N at every load (global averaging). Random ±1 "
+          f"patterns, d = {e['d']}, {e['queries']} queries per point with {e['flip']:.0%} of bits flipped.")
+  return (Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD), rule
 
 
-@functools.partial(jax.jit, static_argnames=("n", "d", "n_queries", "flip"))
-def _modern_point(key, beta, *, n, d, n_queries, flip):
-  from experiments.datasets import random_patterns
-  from models.hopfield import association, hopfield_update
-  kp, kq = jax.random.split(key)
-  x = random_patterns(kp, n, d)
-  targets, queries = _corrupt(kq, x, n_queries, flip)
-  out = hopfield_update(queries, x, beta)
-  overlap = jnp.mean(jnp.sign(out) == targets, axis=-1)
-  rel_err = jnp.linalg.norm(out - targets, axis=-1) / jnp.sqrt(d)
-  # participation ratio 1 / sum_i p_i^2 of the softmax weights, as a fraction of N: 1 = global average
-  # of all patterns, 1/N = a single pattern (the paper's fixed-point regimes)
-  weights = association(queries, x, beta)
-  pr_frac = 1.0 / jnp.sum(weights ** 2, axis=-1) / n
-  return jnp.mean(overlap >= SUCCESS_OVERLAP), jnp.mean(rel_err), jnp.mean(pr_frac)
-
-
-@functools.partial(jax.jit, static_argnames=("n", "d", "n_queries", "flip"))
-def _classical_point(key, *, n, d, n_queries, flip):
-  from experiments.datasets import random_patterns
-  from models.hopfield import classical
-  kp, kq, kr = jax.random.split(key, 3)
-  x = random_patterns(kp, n, d)
-  targets, queries = _corrupt(kq, x, n_queries, flip)
-  final, _ = classical.recall(classical.hebbian_weights(x), queries, kr, max_sweeps=50)
-  overlap = jnp.mean(final == targets, axis=-1)
-  return jnp.mean(overlap >= SUCCESS_OVERLAP)
-
-
-def _crossing(loads, success, level=0.5):
-  """Load where success first falls below ``level`` (linear interpolation in log load); inf if never."""
-  for i in range(1, len(loads)):
-    if success[i] < level <= success[i - 1]:
-      a, b = np.log(loads[i - 1]), np.log(loads[i])
-      t = (success[i - 1] - level) / (success[i - 1] - success[i])
-      return float(np.exp(a + t * (b - a)))
-  return float("inf") if success[-1] >= level else float(loads[0])
+_RET = dict(classical_capacity=0.2, modern_min_success=1.0, min_participation_smallest_beta=0.99,
+            success_overlap=SUCCESS_OVERLAP, max_load=16.0, d=128, queries=256, flip=0.1)
 
 
 @claim("hopfield", "retrieval", "One-step retrieval beyond the classical capacity",
        "large beta: one update retrieves the stored pattern at loads N/d far above the classical "
-       "network's ~0.14 d capacity; beta -> 0 gives the mean of all patterns")
+       "network's ~0.14 d capacity; beta -> 0 gives the mean of all patterns",
+       judge=judge_retrieval,
+       cases=[Case("holds", _RET, Verdict.HOLDS),
+              Case("does not hold: classical never collapses", {**_RET, "classical_capacity": math.nan},
+                   Verdict.DOES_NOT_HOLD),
+              Case("does not hold: modern fails at high load", {**_RET, "modern_min_success": 0.6},
+                   Verdict.DOES_NOT_HOLD),
+              Case("boundary: collapse at 0.25 and success 0.95", {**_RET, "classical_capacity": 0.25,
+                                                                   "modern_min_success": 0.95}, Verdict.HOLDS),
+              Case("boundary: participation just below 0.9 N", {**_RET, "min_participation_smallest_beta": 0.8999},
+                   Verdict.DOES_NOT_HOLD)])
 def retrieval(ctx: Context) -> Outcome:
   p = RETRIEVAL[ctx.variant]
   d, key = p["d"], jax.random.PRNGKey(ctx.seed)
@@ -96,55 +75,41 @@ def retrieval(ctx: Context) -> Outcome:
     rows = []
     for load in p["loads"]:
       n = max(2, int(round(load * d)))
-      s, err, md = _modern_point(jax.random.fold_in(key, n), beta, n=n, d=d, n_queries=p["queries"],
-                                 flip=p["flip"])
+      s, err, md = H.modern_retrieval(jax.random.fold_in(key, n), beta, n=n, d=d, n_queries=p["queries"],
+                                      flip=p["flip"])
       rows.append((float(s), float(err), float(md)))
     modern[beta] = rows
     ctx.log(f"modern beta={beta:g}: success " + " ".join(f"{r[0]:.2f}" for r in rows))
-  classical_s = [float(_classical_point(jax.random.fold_in(key, 10_000 + i), n=max(2, int(round(load * d))), d=d,
-                                        n_queries=p["queries"], flip=p["flip"]))
+  classical_s = [float(H.classical_retrieval(jax.random.fold_in(key, 10_000 + i), n=max(2, int(round(load * d))),
+                                             d=d, n_queries=p["queries"], flip=p["flip"]))
                  for i, load in enumerate(p["classical_loads"])]
   ctx.log("classical: success " + " ".join(f"{s:.2f}" for s in classical_s))
 
-  alpha_c = _crossing(p["classical_loads"], classical_s)
+  alpha_c = crossing(p["classical_loads"], classical_s, 0.5)
   big_betas = [b for b in p["betas"] if b >= 1.0]
   modern_min = min(r[0] for b in big_betas for r in modern[b])
-  modern_cap = min(_crossing(p["loads"], [r[0] for r in modern[b]]) for b in big_betas)
+  caps = [crossing(p["loads"], [r[0] for r in modern[b]], 0.5) for b in big_betas]
+  modern_cap = float(np.nanmin(caps)) if not np.all(np.isnan(caps)) else float("nan")
   small_beta = min(p["betas"])
   pr_small = min(r[2] for r in modern[small_beta])
   pr_large = max(r[2] * max(2, int(round(l * d))) for b in big_betas for r, l in zip(modern[b], p["loads"]))
   max_load = max(p["loads"])
-
-  # Rule: the classical network collapses near 0.14 d (success crosses 1/2 at a load in [0.05, 0.25]);
-  # every beta >= 1 retrieves >= 95 % of queries at every load up to the largest tested (>= 8 d, i.e.
-  # >= 30x the classical capacity); at the smallest beta the update averages globally (participation
-  # ratio of the softmax weights >= 0.9 N at every load).
-  checks = {"classical collapse in [0.05, 0.25]": 0.05 <= alpha_c <= 0.25,
-            "modern success >= 0.95 at all loads (beta >= 1)": modern_min >= 0.95,
-            "smallest beta averages globally (participation >= 0.9 N)": pr_small >= 0.9}
-  verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
   figures = ctx.figures(lambda: _plot_retrieval(ctx, p, modern, classical_s))
-  header = "| N/d | " + " | ".join(f"modern beta={b:g}: retrieved / participation/N" for b in p["betas"]) + " |"
-  table = [header, "|" + "---|" * (len(p["betas"]) + 1)]
-  for i, load in enumerate(p["loads"]):
-    table.append(f"| {load:g} | " + " | ".join(f"{modern[b][i][0]:.3f} / {modern[b][i][2]:.3f}"
-                                                 for b in p["betas"]) + " |")
-  table += ["", "| N/d | classical (Hebbian, asynchronous) |", "|---|---|"]
-  table += [f"| {l:g} | {s:.3f} |" for l, s in zip(p["classical_loads"], classical_s)]
-  table += ["", "Checks: " + "; ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())]
+  table = markdown_table(["N/d"] + [f"modern beta={b:g}: retrieved / participation/N" for b in p["betas"]],
+                         [[load] + [f"{modern[b][i][0]:.3f} / {modern[b][i][2]:.3f}" for b in p["betas"]]
+                          for i, load in enumerate(p["loads"])])
+  table += "\n\n" + markdown_table(["N/d", "classical (Hebbian, asynchronous)"],
+                                     [[l, f"{s:.3f}"] for l, s in zip(p["classical_loads"], classical_s)])
   return Outcome(
       measured={"d": d, "classical capacity (success=1/2) N/d": alpha_c,
                 f"modern min success, beta>=1, N/d<={max_load:g}": modern_min,
                 "modern capacity N/d": modern_cap if np.isfinite(modern_cap) else f"> {max_load:g}",
                 f"beta={small_beta:g} min participation / N": pr_small,
                 "beta>=1 max participation (patterns)": pr_large},
-      verdict=verdict,
-      rule=("holds iff the classical network's success crosses 1/2 at N/d in [0.05, 0.25], every beta >= 1 "
-            f"retrieves >= 95 % of queries (sign overlap >= {SUCCESS_OVERLAP}) at every tested N/d up to "
-            f"{max_load:g}, and at the smallest beta the softmax weights' participation ratio 1/sum p_i^2 is at "
-            "least 0.9 N at every load (global averaging). "
-            f"Random ±1 patterns, d = {d}, {p['queries']} queries per point with {p['flip']:.0%} of bits flipped."),
-      figures=figures, table="\n".join(table),
+      evidence=dict(classical_capacity=float(alpha_c), modern_min_success=float(modern_min),
+                    min_participation_smallest_beta=float(pr_small), success_overlap=SUCCESS_OVERLAP,
+                    max_load=float(max_load), d=d, queries=p["queries"], flip=p["flip"]),
+      figures=figures, table=table,
       data={"loads": p["loads"], "classical_loads": p["classical_loads"],
             "modern": {str(b): v for b, v in modern.items()}, "classical": classical_s})
 
@@ -189,11 +154,57 @@ def _cand_name(c):
   return ",".join(f"{k}={v}" for k, v in c.items())
 
 
+AUC_FLOOR = 0.9         # HopfieldPooling's mean test AUC must reach this
+WORSE_MARGIN = 0.01     # worse than a baseline: paired difference below -max(2 SE, this)
+SATURATED = 0.995       # every pooling at or above this mean AUC: the task cannot separate them
+
+
+def judge_mil(e: dict) -> tuple[Verdict, str]:
+  auc, dm, ds = e["auc_mean"], e["diff_mean"], e["diff_se"]
+  worse = [p for p in dm if dm[p] < -max(2 * ds[p], WORSE_MARGIN)]
+  beats_mean = dm["mean"] > 2 * ds["mean"]
+  saturated = all(v >= SATURATED for v in auc.values())
+  if worse or auc["hopfield"] < AUC_FLOOR:
+    verdict = Verdict.DOES_NOT_HOLD
+  elif saturated or e["n_seeds"] < 2 or not beats_mean:
+    verdict = Verdict.INCONCLUSIVE
+  else:
+    verdict = Verdict.HOLDS
+  rule = (f"does not hold if HopfieldPooling's test AUC is below {AUC_FLOOR:g} or below some baseline's by more "
+          f"than max(2 SE, {WORSE_MARGIN:g}) (paired over seeds); inconclusive if all methods reach AUC >= "
+          f"{SATURATED:g}, only one seed ran, or HopfieldPooling does not beat mean pooling by more than 2 SE; holds "
+          f"otherwise. {e['n_seeds']} seed(s); each seed draws its own train / validation / test image pools and "
+          f"bags; each pooling picks one of two candidates by validation AUC ({e['candidates']}).")
+  return verdict, rule
+
+
+_MIL = dict(auc_mean={"hopfield": 0.98, "mean": 0.92, "max": 0.985, "attention": 0.976},
+            diff_mean={"mean": 0.06, "max": -0.005, "attention": 0.004},
+            diff_se={"mean": 0.01, "max": 0.004, "attention": 0.005}, n_seeds=5, candidates="two per pooling")
+
+
+def _mil_case(**kw):
+  out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in _MIL.items()}
+  for k, v in kw.items():
+    out[k] = {**out[k], **v} if isinstance(v, dict) else v
+  return out
+
+
 @claim("hopfield", "mil", "HopfieldPooling for multiple-instance learning (digits-bags)",
-       "HopfieldPooling ≈ attention-MIL: not below any baseline pooling, and above mean pooling (test AUC)")
+       "HopfieldPooling ≈ attention-MIL: not below any baseline pooling, and above mean pooling (test AUC)",
+       judge=judge_mil,
+       cases=[Case("holds", _mil_case(), Verdict.HOLDS),
+              Case("does not hold: below max pooling", _mil_case(diff_mean={"max": -0.03}), Verdict.DOES_NOT_HOLD),
+              Case("does not hold: AUC below 0.9", _mil_case(auc_mean={"hopfield": 0.85}), Verdict.DOES_NOT_HOLD),
+              Case("inconclusive: one seed", _mil_case(n_seeds=1), Verdict.INCONCLUSIVE),
+              Case("inconclusive: saturated", _mil_case(auc_mean={"hopfield": 0.999, "mean": 0.996, "max": 0.998,
+                                                                  "attention": 0.997}), Verdict.INCONCLUSIVE),
+              Case("boundary: exactly 0.01 below max (2 SE smaller)", _mil_case(diff_mean={"max": -0.01}),
+                   Verdict.HOLDS),
+              Case("boundary: beats mean by exactly 2 SE", _mil_case(diff_mean={"mean": 0.02}),
+                   Verdict.INCONCLUSIVE)])
 def mil(ctx: Context) -> Outcome:
   from experiments.configs.hopfield import get_config
-  from experiments.metrics import mean_and_se
 
   n_seeds = MIL_SEEDS[ctx.variant]
   poolings = tuple(MIL_CANDIDATES)
@@ -210,42 +221,25 @@ def mil(ctx: Context) -> Outcome:
         ev = ctx.train(cfg, f"hopfield_mil/{pooling}_{_cand_name(cand)}_seed{seed}")[1].eval_metrics
         if best is None or ev["eval/val_auc"] > best[0]:
           best = (ev["eval/val_auc"], ev["eval/auc"], cand)
-      auc[pooling].append(best[1])
+      auc[pooling].append(float(best[1]))
       chosen[pooling].append(_cand_name(best[2]))
       ctx.log(f"seed {seed} {pooling:9s} val AUC {best[0]:.4f} -> test AUC {best[1]:.4f} ({chosen[pooling][-1]})")
-  stats = {p: mean_and_se(v) for p, v in auc.items()}
+  stats = {p: mean_se(v) for p, v in auc.items()}
   # paired differences (same images and bags per seed for every pooling)
-  diffs = {p: mean_and_se(np.subtract(auc["hopfield"], auc[p])) for p in poolings if p != "hopfield"}
-  worse = [p for p, (m, se) in diffs.items() if m < -max(2 * se, 0.01)]
-  beats_mean = diffs["mean"][0] > 2 * diffs["mean"][1]
-  saturated = all(stats[p][0] >= 0.995 for p in poolings)
-  # Rule: does not hold if HopfieldPooling is worse than some baseline by more than max(2 SE, 0.01)
-  # (paired over seeds) or its AUC is below 0.9; inconclusive if every method is saturated
-  # (AUC >= 0.995), only one seed ran, or it does not beat mean pooling by more than 2 SE; holds otherwise.
-  if worse or stats["hopfield"][0] < 0.9:
-    verdict = Verdict.DOES_NOT_HOLD
-  elif saturated or n_seeds < 2 or not beats_mean:
-    verdict = Verdict.INCONCLUSIVE
-  else:
-    verdict = Verdict.HOLDS
-  table = ["| pooling | test AUC (mean ± SE) | per seed | Hopfield − this (paired) | selected on validation |",
-           "|---|---|---|---|---|"]
-  for p in poolings:
-    m, se = stats[p]
-    d = "" if p == "hopfield" else f"{diffs[p][0]:+.4f} ± {diffs[p][1]:.4f}"
-    table.append(f"| {p} | {m:.4f} ± {se:.4f} | {', '.join(f'{a:.3f}' for a in auc[p])} | {d} | "
-                 f"{'; '.join(chosen[p])} |")
+  diffs = {p: mean_se(np.subtract(auc["hopfield"], auc[p])) for p in poolings if p != "hopfield"}
+  cells = [[p, fmt_mean_se(auc[p]), ", ".join(f"{a:.3f}" for a in auc[p]),
+            None if p == "hopfield" else f"{diffs[p][0]:+.4f} ± {diffs[p][1]:.4f}", "; ".join(chosen[p])]
+           for p in poolings]
+  table = markdown_table(["pooling", "test AUC (mean ± SE)", "per seed", "Hopfield − this (paired)",
+                          "selected on validation"], cells)
   figures = ctx.figures(lambda: _plot_mil(ctx, auc))
+  candidates = "; ".join(f"{p}: " + " vs ".join(_cand_name(c) for c in cs) for p, cs in MIL_CANDIDATES.items())
   return Outcome(
       measured={f"AUC {p}": f"{stats[p][0]:.3f} ± {stats[p][1]:.3f}" for p in poolings},
-      verdict=verdict,
-      rule=("does not hold if HopfieldPooling's test AUC is below 0.9 or below some baseline's by more than "
-            "max(2 SE, 0.01) (paired over seeds); inconclusive if all methods reach AUC >= 0.995, only one "
-            "seed ran, or HopfieldPooling does not beat mean pooling by more than 2 SE; holds otherwise."
-            f" {n_seeds} seed(s); each seed draws its own train / validation / test "
-            "image pools and bags; each pooling picks one of two candidates by validation AUC "
-            f"({'; '.join(f'{p}: ' + ' vs '.join(_cand_name(c) for c in cs) for p, cs in MIL_CANDIDATES.items())})."),
-      figures=figures, table="\n".join(table), data={"auc": auc, "selected": chosen})
+      evidence=dict(auc_mean={p: float(m) for p, (m, _) in stats.items()},
+                    diff_mean={p: float(m) for p, (m, _) in diffs.items()},
+                    diff_se={p: float(se) for p, (_, se) in diffs.items()}, n_seeds=n_seeds, candidates=candidates),
+      figures=figures, table=table, data={"auc": auc, "selected": chosen})
 
 
 def _plot_mil(ctx, auc):

@@ -12,15 +12,17 @@ gd_eps      GD from 0 on the (Δ, L, ε) instance: at most one new coordinate pe
 stochastic  Bernoulli oracle: the fastest zero-respecting prober needs NegBin(T, p) queries (mean T/p);
             SGD with p ∝ ε² needs ≥ T/p queries, growing like ε^-4.
 rotated     the chain hidden in d = 200..2000 dimensions: GD and SGD progress along u_i is the same.
+
+The experiments are in :mod:`theory.nonconvex_lower_bounds.experiment`.
 """
 from __future__ import annotations
-
-import math
 
 import jax
 import numpy as np
 
-from experiments.claims import Context, Outcome, Verdict, claim, pyplot
+import theory.nonconvex_lower_bounds as nc
+from experiments.claims import Case, Context, Outcome, Verdict, claim, pyplot
+from experiments.claims.report import fit_slope, fmt_mean_se, markdown_table
 
 THEOREM = ("Theorem (Zhang & Li 2023, proved, not simulated): with quantum access to ∇f (or to derivatives up to "
            "order p), finding an ε-stationary point of a (Δ, L)-smooth function needs Ω(ΔL ε^-2) "
@@ -29,11 +31,9 @@ THEOREM = ("Theorem (Zhang & Li 2023, proved, not simulated): with quantum acces
            "reveal the hidden chain one link at a time. Simulated here: that classical mechanism.")
 
 
-def _slope(x, y):
-  """Least-squares slope of log y on log x."""
-  return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])
-
-
+def _slope(x, y) -> float:
+  """Least-squares slope of log y on log x (report.fit_slope's point estimate)."""
+  return fit_slope(x, np.asarray(y, np.float64), n_boot=1).slope
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -44,34 +44,62 @@ GD = {  # class (Δ, L); the ε grid doubles T(ε) = ⌊ΔL/(48·152 ε²)⌋ at
     "small": dict(delta=1.0, lipschitz=1.0, t_grid=(10, 20, 40, 80, 160, 320, 640), show_T=20),
     "paper": dict(delta=1.0, lipschitz=1.0, t_grid=(10, 20, 40, 80, 160, 320, 640, 1280, 2560), show_T=20),
 }
+REACH_SLOPE = (1.8, 2.2)
+SMALL_T = 100  # below this chain length the constant start-up cost dominates the slope
 
 
-def _eps_for(delta, lipschitz, t):
-  """ε with T(ε) = t (slightly inside the floor)."""
-  return math.sqrt(delta * lipschitz / (48.0 * 152.0 * (t + 0.5)))
+def judge_gd_eps(e: dict) -> tuple[Verdict, str]:
+  """≤ 1 coordinate per query, large gradient before the last link, T(ε) ≤ iterations ≤ 2ΔL/ε², slope 2."""
+  rule = ("holds iff every GD run from 0 (step 1/L, float64) reveals at most one coordinate per query "
+          "(prog_{1/2} never jumps by more than 1), keeps ‖∇f‖ > 2ε until the last link is reached, needs between "
+          "T(ε) and 2ΔL/ε² (GD's guarantee) queries to reach ‖∇f‖ ≤ ε (both ∝ ε^-2), and the least-squares slope of "
+          f"log(queries to reveal all T links) on log(1/ε) is in [{REACH_SLOPE[0]:g}, {REACH_SLOPE[1]:g}]; the slope "
+          "of the iterations to ‖∇f‖ ≤ ε is reported (below 2 on a finite grid: a sublinear tail after the last "
+          f"link). Class Δ = {e['delta']}, L = {e['lipschitz']}, ℓ₁ = 152; ε chosen so that T(ε) doubles along "
+          f"{tuple(e['t_grid'])}. Inconclusive instead of 'does not hold' when only the slope fails on a grid with "
+          f"T < {SMALL_T} (smoke).")
+  others = [e["max_jump"] <= 1, e["all_large"],
+            e["all_found"] and e["min_iters_over_T"] >= 1 and e["max_iters_over_bound"] <= 1]
+  slope_ok = e["all_found"] and REACH_SLOPE[0] <= e["reach_slope"] <= REACH_SLOPE[1]
+  if all(others) and slope_ok:
+    return Verdict.HOLDS, rule
+  if all(others) and e["max_T"] < SMALL_T:
+    return Verdict.INCONCLUSIVE, rule
+  return Verdict.DOES_NOT_HOLD, rule
+
+
+def _gd_case(**kw):
+  e = dict(max_jump=1, all_large=True, all_found=True, min_iters_over_T=39.0, max_iters_over_bound=0.01,
+           reach_slope=1.995, max_T=640, delta=1.0, lipschitz=1.0, t_grid=[10, 20, 40, 80, 160, 320, 640])
+  e.update(kw)
+  return e
 
 
 @claim("nonconvex_lower_bounds", "gd_eps", "GD on the zero chain: one coordinate per query, ε^-2 iterations",
        THEOREM + " Classical mechanism: a zero-respecting method (GD from 0) reveals ≤ 1 coordinate per "
-       "query, so it needs ≥ T(ε) = ΔL/(48ℓ₁ε²) queries; GD's iterations to ‖∇f‖ ≤ ε grow like ε^-2.")
+       "query, so it needs ≥ T(ε) = ΔL/(48ℓ₁ε²) queries; GD's iterations to ‖∇f‖ ≤ ε grow like ε^-2.",
+       judge=judge_gd_eps,
+       cases=[Case("holds", _gd_case(), Verdict.HOLDS),
+              Case("does not hold: two coordinates in one query", _gd_case(max_jump=2), Verdict.DOES_NOT_HOLD),
+              Case("does not hold: slope 1.5 on a long grid", _gd_case(reach_slope=1.5), Verdict.DOES_NOT_HOLD),
+              Case("boundary: slope exactly 2.2, iterations exactly T", _gd_case(reach_slope=2.2, min_iters_over_T=1.0),
+                   Verdict.HOLDS),
+              Case("boundary: iterations just above 2ΔL/ε²", _gd_case(max_iters_over_bound=1.0001),
+                   Verdict.DOES_NOT_HOLD),
+              Case("inconclusive: only the slope fails with T < 100", _gd_case(reach_slope=1.5, max_T=16),
+                   Verdict.INCONCLUSIVE)])
 def gd_eps(ctx: Context) -> Outcome:
-  from theory.nonconvex_lower_bounds import first_below, gradient_descent, scale_chain
   c = GD[ctx.variant]
   rows, traces = [], {}
   for t in c["t_grid"]:
-    eps = _eps_for(c["delta"], c["lipschitz"], t)
-    ch = scale_chain(c["delta"], c["lipschitz"], eps)
-    tr = gradient_descent(ch, 90 * ch.T + 1500)
-    gn, prog = np.asarray(tr.grad_norm), np.asarray(tr.progress)
-    n = first_below(gn, eps)
-    jump = int(np.max(np.diff(prog)))
-    large = bool(np.all(gn[prog < ch.T] > 2 * eps))  # ‖∇f‖ > 2ε until the last link is reached
-    reach = int(np.argmax(prog >= ch.T)) if prog[-1] >= ch.T else -1
-    rows.append(dict(eps=eps, T=ch.T, iters=n, reach=reach, jump=jump, large=large))
-    if ch.T in (c["show_T"],) or t == c["show_T"]:
-      traces = dict(T=ch.T, prog=prog, gn=gn / (2 * eps), n=n)
-    ctx.log(f"eps={eps:.3e} T={ch.T}: {n} iterations to ||grad f|| <= eps (last link reached at {reach}), "
-            f"max progress jump {jump}")
+    eps = nc.epsilon_for_length(c["delta"], c["lipschitz"], t)
+    r = nc.gd_chain_run(c["delta"], c["lipschitz"], eps)
+    prog, gn = r.pop("progress"), r.pop("grad_norm")
+    rows.append(dict(eps=eps, **r))
+    if r["T"] == c["show_T"] or t == c["show_T"]:
+      traces = dict(T=r["T"], prog=prog, gn=gn / (2 * eps), n=r["iters"])
+    ctx.log(f"eps={eps:.3e} T={r['T']}: {r['iters']} iterations to ||grad f|| <= eps (last link reached at "
+            f"{r['reach']}), max progress jump {r['jump']}")
   eps = np.array([r["eps"] for r in rows])
   iters = np.array([r["iters"] for r in rows], float)
   reach = np.array([r["reach"] for r in rows], float)
@@ -85,24 +113,15 @@ def gd_eps(ctx: Context) -> Outcome:
   slope_T = -_slope(eps, Ts)
   max_jump = max(r["jump"] for r in rows)
   per_link = iters / Ts
-  # Rule: holds iff every run (i) reveals at most one coordinate per query, (ii) keeps ‖∇f‖ > 2ε until the
-  # last link, (iii) needs T(ε) ≤ iterations ≤ 2ΔL/ε² (both ends ∝ ε^-2: iterations are Θ(ε^-2)), and (iv) the
-  # queries GD needs to reveal the whole chain grow with log-log slope 2 ± 0.2 against 1/ε. The slope of the
-  # iterations to ‖∇f‖ ≤ ε is reported, not tested: on a finite grid it sits below 2 because the descent
-  # after the last link (a tail that grows sublinearly in T) adds to the ~39 queries per link.
-  checks = {"≤ 1 new coordinate per query": max_jump <= 1,
-            "‖∇f‖ > 2ε before the last link": all(r["large"] for r in rows),
-            "T(ε) ≤ iterations ≤ 2ΔL/ε²": ok_found and bool(np.all(iters >= Ts) and np.all(iters <= upper)),
-            "slope of chain-reveal queries in [1.8, 2.2]": ok_found and 1.8 <= slope_reach <= 2.2}
-  verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
-  if verdict == Verdict.DOES_NOT_HOLD and Ts.max() < 100 and all(v for k, v in checks.items() if "slope" not in k):
-    verdict = Verdict.INCONCLUSIVE  # the constant start-up cost dominates below T ~ 100 (smoke grid)
+  evidence = dict(max_jump=max_jump, all_large=all(r["large"] for r in rows), all_found=ok_found,
+                  min_iters_over_T=float(per_link.min()), max_iters_over_bound=float(np.max(iters / upper)),
+                  reach_slope=slope_reach, max_T=int(Ts.max()), delta=c["delta"], lipschitz=c["lipschitz"],
+                  t_grid=list(c["t_grid"]))
   figures = ctx.figures(lambda: _plot_gd(ctx, eps, iters, Ts, reach, traces))
-  table = ["| ε | T(ε) | GD iterations to ‖∇f‖ ≤ ε | 2ΔL/ε² | last link reached at | iterations / T | "
-           "reveal queries / T | max new coords per query |", "|---|---|---|---|---|---|---|---|"]
-  table += [f"| {r['eps']:.3e} | {r['T']} | {r['iters']} | {u:.3g} | {r['reach']} | {r['iters'] / r['T']:.1f} | "
-            f"{r['reach'] / r['T']:.1f} | {r['jump']} |" for r, u in zip(rows, upper)]
-  table += ["", "Checks: " + "; ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())]
+  table = markdown_table(["ε", "T(ε)", "GD iterations to ‖∇f‖ ≤ ε", "2ΔL/ε²", "last link reached at",
+                          "iterations / T", "reveal queries / T", "max new coords per query"],
+                         [[f"{r['eps']:.3e}", r["T"], r["iters"], u, r["reach"], f"{r['iters'] / r['T']:.1f}",
+                           f"{r['reach'] / r['T']:.1f}", r["jump"]] for r, u in zip(rows, upper)], digits=3)
   return Outcome(
       measured={"slope of queries to reveal the chain vs 1/ε": slope_reach,
                 "slope of iterations to ‖∇f‖ ≤ ε (smaller-ε half)": slope_top,
@@ -110,15 +129,7 @@ def gd_eps(ctx: Context) -> Outcome:
                 "max new coordinates per query": max_jump,
                 "iterations per link (min-max)": f"{per_link.min():.1f}-{per_link.max():.1f}",
                 "T range": f"{int(Ts.min())}-{int(Ts.max())}"},
-      verdict=verdict,
-      rule=("holds iff every GD run from 0 (step 1/L, float64) reveals at most one coordinate per query "
-            "(prog_{1/2} never jumps by more than 1), keeps ‖∇f‖ > 2ε until the last link is reached, needs between "
-            "T(ε) and 2ΔL/ε² (GD's guarantee) queries to reach ‖∇f‖ ≤ ε (both ∝ ε^-2), and the least-squares slope of "
-            "log(queries to reveal all T links) on log(1/ε) is in [1.8, 2.2]; the slope of the iterations to "
-            f"‖∇f‖ ≤ ε is reported (below 2 on a finite grid: a sublinear tail after the last link). Class Δ = {c['delta']}, L = {c['lipschitz']}, "
-            f"ℓ₁ = 152; ε chosen so that T(ε) doubles along {c['t_grid']}. Inconclusive instead of 'does not hold' "
-            "when only the slope fails on a grid with T < 100 (smoke)."),
-      figures=figures, table="\n".join(table), data={"rows": rows})
+      evidence=evidence, figures=figures, table=table, data={"rows": rows})
 
 
 def _plot_gd(ctx, eps, iters, Ts, reach, tr):
@@ -160,82 +171,91 @@ STOCH = {
     "paper": dict(probe_T=20, probe_p=(0.3, 0.1, 0.03, 0.01), probe_reps=20000, t_grid=(5, 10, 20, 40, 80),
                   sigma=6.0, reps=64),
 }
+Z = 4.0
+SGD_SLOPE = (3.6, 4.4)
+MIN_SLOPE_POINTS = 3
+
+
+def judge_stochastic(e: dict) -> tuple[Verdict, str]:
+  """Prober = NegBin(T, p), SGD ≥ T/p, SGD slope 4 in 1/ε."""
+  rule = (f"holds iff the greedy zero-respecting prober's mean queries are within {Z:g} SE of T/p and its empirical "
+          "CDF within the DKW band (α = 1e-3) of NegBin(T, p) for every p, every SGD run (step 1/L from 0, "
+          "Bernoulli oracle scaled by 2ε) reaches ‖∇f‖ ≤ ε with mean queries ≥ T/p − 4 SE (SE: the larger of the "
+          "sample SE and NegBin's √(T(1−p))/(p√R)), and the slope of log mean SGD queries on log(1/ε) is in "
+          f"[{SGD_SLOPE[0]:g}, {SGD_SLOPE[1]:g}] (inconclusive if only the slope fails on < {MIN_SLOPE_POINTS} "
+          f"points). Δ = L = 1, σ = {e['sigma']}, p(ε) = (2ε·23/σ)² (oracle variance ≤ σ²), {e['reps']} SGD "
+          f"replications and {e['probe_reps']} prober replications per point.")
+  others = [e["prober_max_abs_z"] <= Z, e["prober_reached"] and e["prober_max_ks_over_dkw"] <= 1,
+            e["sgd_reached"] and e["sgd_min_margin"] >= 0]
+  if all(others) and SGD_SLOPE[0] <= e["sgd_slope"] <= SGD_SLOPE[1]:
+    return Verdict.HOLDS, rule
+  if all(others) and e["sgd_points"] < MIN_SLOPE_POINTS:
+    return Verdict.INCONCLUSIVE, rule
+  return Verdict.DOES_NOT_HOLD, rule
+
+
+def _stoch_case(**kw):
+  e = dict(prober_max_abs_z=1.2, prober_max_ks_over_dkw=0.4, prober_reached=True, sgd_reached=True,
+           sgd_min_margin=50.0, sgd_slope=4.02, sgd_points=4, sigma=6.0, reps=32, probe_reps=4000)
+  e.update(kw)
+  return e
 
 
 @claim("nonconvex_lower_bounds", "stochastic", "Bernoulli oracle: T/p queries; SGD needs ε^-4",
        THEOREM + " Classical mechanism: each query reveals the next coordinate only when ξ ~ Bernoulli(p) is 1, "
-       "so ≥ T/p queries on average (negative binomial); with p ∝ ε²/σ² and T ∝ ε^-2, SGD's queries grow like ε^-4.")
+       "so ≥ T/p queries on average (negative binomial); with p ∝ ε²/σ² and T ∝ ε^-2, SGD's queries grow like ε^-4.",
+       judge=judge_stochastic,
+       cases=[Case("holds", _stoch_case(), Verdict.HOLDS),
+              Case("does not hold: prober faster than T/p", _stoch_case(prober_max_abs_z=9.0), Verdict.DOES_NOT_HOLD),
+              Case("does not hold: SGD below the bound", _stoch_case(sgd_min_margin=-10.0), Verdict.DOES_NOT_HOLD),
+              Case("boundary: exactly 4 SE, KS on the band, slope 3.6",
+                   _stoch_case(prober_max_abs_z=4.0, prober_max_ks_over_dkw=1.0, sgd_slope=3.6, sgd_min_margin=0.0),
+                   Verdict.HOLDS),
+              Case("boundary: slope just above 4.4", _stoch_case(sgd_slope=4.401), Verdict.DOES_NOT_HOLD),
+              Case("inconclusive: slope from 2 points", _stoch_case(sgd_slope=2.5, sgd_points=2), Verdict.INCONCLUSIVE)])
 def stochastic(ctx: Context) -> Outcome:
-  from scipy import stats
-
-  from theory.nonconvex_lower_bounds import probe_hitting_times, scale_chain, sgd, stochastic_chain_probability
   c = STOCH[ctx.variant]
   key = jax.random.PRNGKey(ctx.seed)
   probe_rows = []
   T = c["probe_T"]
   for i, p in enumerate(c["probe_p"]):
-    h = probe_hitting_times(jax.random.fold_in(key, i), T, p, c["probe_reps"], int(50 * T / p))
-    times = np.sort(np.asarray(h.times))
-    dist = stats.nbinom(T, p, loc=T)
-    grid = np.arange(times.min(), times.max() + 1)
-    ks = float(np.max(np.abs(np.searchsorted(times, grid, side="right") / len(times) - dist.cdf(grid))))
-    dkw = math.sqrt(math.log(2 / 1e-3) / (2 * len(times)))
-    probe_rows.append(dict(p=p, mean=float(h.mean), se=float(h.se), expected=T / p, var=float(np.var(times, ddof=1)),
-                           var_nb=float(dist.var()), ks=ks, dkw=dkw, reached=bool(np.all(h.reached)), times=times))
-    ctx.log(f"prober T={T} p={p}: mean {float(h.mean):.1f} ± {float(h.se):.1f} vs T/p = {T / p:.1f}; KS {ks:.4f}")
+    r = nc.prober_run(jax.random.fold_in(key, i), T, p, c["probe_reps"])
+    probe_rows.append(dict(p=p, **r))
+    ctx.log(f"prober T={T} p={p}: mean {r['mean']:.1f} ± {r['se']:.1f} vs T/p = {T / p:.1f}; KS {r['ks']:.4f}")
   sgd_rows = []
   for i, t in enumerate(c["t_grid"]):
-    eps = _eps_for(1.0, 1.0, t)
-    ch = scale_chain(1.0, 1.0, eps)
-    p = stochastic_chain_probability(eps, c["sigma"])
-    r = sgd(jax.random.fold_in(key, 100 + i), ch, p, c["reps"], int(20 * ch.T / p + 200 * ch.T))
-    # SGD's queries dominate NegBin(T, p) (one success per revealed link), whose SD is √(T(1 − p))/p: the
-    # Monte Carlo error of the comparison is at least that SD / √R, whatever the sample SE says
-    nb_se = math.sqrt(ch.T * (1 - p)) / p / math.sqrt(c["reps"])
-    sgd_rows.append(dict(eps=eps, T=ch.T, p=p, bound=ch.T / p, mean=float(r.mean), se=float(r.se),
-                         tol=4 * max(float(r.se), nb_se), reached=bool(np.all(r.reached))))
-    ctx.log(f"SGD eps={eps:.3e} T={ch.T} p={p:.2e}: {float(r.mean):.0f} ± {float(r.se):.0f} queries "
-            f"vs T/p = {ch.T / p:.0f}")
+    eps = nc.epsilon_for_length(1.0, 1.0, t)
+    r = nc.sgd_chain_run(jax.random.fold_in(key, 100 + i), eps, c["sigma"], c["reps"])
+    sgd_rows.append(r)
+    ctx.log(f"SGD eps={eps:.3e} T={r['T']} p={r['p']:.2e}: {r['mean']:.0f} ± {r['se']:.0f} queries "
+            f"vs T/p = {r['bound']:.0f}")
   eps = np.array([r["eps"] for r in sgd_rows])
   q = np.array([r["mean"] for r in sgd_rows])
   bound = np.array([r["bound"] for r in sgd_rows])
   slope = -_slope(eps, q)
   slope_bound = -_slope(eps, bound)
   ratio = q / bound
-  # Rule: holds iff (i) the prober's mean is within 4 SE of T/p and its CDF within the DKW band (α = 1e-3) of
-  # the negative binomial for every p, (ii) every SGD run reaches ‖∇f‖ ≤ ε and its mean queries are ≥ T/p
-  # − 4 SE, and (iii) the log-log slope of SGD's mean queries against 1/ε is within 4 ± 0.4.
-  checks = {"prober mean = T/p (4 SE)": all(abs(r["mean"] - r["expected"]) <= 4 * r["se"] for r in probe_rows),
-            "prober ~ NegBin (DKW, α = 1e-3)": all(r["ks"] <= r["dkw"] and r["reached"] for r in probe_rows),
-            "SGD reaches ε and needs ≥ T/p (4 SE)": all(r["reached"] and r["mean"] >= r["bound"] - r["tol"]
-                                                 for r in sgd_rows),
-            "SGD slope in [3.6, 4.4]": 3.6 <= slope <= 4.4}
-  verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
-  if verdict == Verdict.DOES_NOT_HOLD and len(sgd_rows) < 3 and all(v for k, v in checks.items() if "slope" not in k):
-    verdict = Verdict.INCONCLUSIVE  # a slope from fewer than 3 points (smoke) decides nothing
+  evidence = dict(prober_max_abs_z=max(abs(r["mean"] - r["expected"]) / r["se"] for r in probe_rows),
+                  prober_max_ks_over_dkw=max(r["ks"] / r["dkw"] for r in probe_rows),
+                  prober_reached=all(r["reached"] for r in probe_rows),
+                  sgd_reached=all(r["reached"] for r in sgd_rows),
+                  sgd_min_margin=min(r["mean"] - (r["bound"] - r["tol"]) for r in sgd_rows), sgd_slope=slope,
+                  sgd_points=len(sgd_rows), sigma=c["sigma"], reps=c["reps"], probe_reps=c["probe_reps"])
   figures = ctx.figures(lambda: _plot_stochastic(ctx, T, probe_rows, sgd_rows))
-  table = ["| prober: p | mean queries ± SE | T/p | variance | NegBin variance | KS distance | DKW band |",
-           "|---|---|---|---|---|---|---|"]
-  table += [f"| {r['p']} | {r['mean']:.2f} ± {r['se']:.2f} | {r['expected']:.2f} | {r['var']:.1f} | "
-            f"{r['var_nb']:.1f} | {r['ks']:.4f} | {r['dkw']:.4f} |" for r in probe_rows]
-  table += ["", "| SGD: ε | T(ε) | p(ε) | mean queries ± SE | T/p | queries / (T/p) |", "|---|---|---|---|---|---|"]
-  table += [f"| {r['eps']:.3e} | {r['T']} | {r['p']:.3e} | {r['mean']:.0f} ± {r['se']:.0f} | {r['bound']:.0f} | "
-            f"{r['mean'] / r['bound']:.3f} |" for r in sgd_rows]
-  table += ["", "Checks: " + "; ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())]
+  table = [markdown_table(["prober: p", "mean queries ± SE", "T/p", "variance", "NegBin variance", "KS distance",
+                           "DKW band"],
+                          [[r["p"], fmt_mean_se(mean=r["mean"], se=r["se"]), r["expected"], r["var"], r["var_nb"],
+                            r["ks"], r["dkw"]] for r in probe_rows]), "",
+           markdown_table(["SGD: ε", "T(ε)", "p(ε)", "mean queries ± SE", "T/p", "queries / (T/p)"],
+                          [[f"{r['eps']:.3e}", r["T"], f"{r['p']:.3e}", fmt_mean_se(mean=r["mean"], se=r["se"]),
+                            r["bound"], r["mean"] / r["bound"]] for r in sgd_rows])]
   return Outcome(
       measured={"SGD slope of queries vs 1/ε": slope, "slope of T/p": slope_bound,
                 "SGD queries / (T/p) (min-max)": f"{ratio.min():.3f}-{ratio.max():.3f}",
                 f"prober mean / (T/p), T={T}": "; ".join(f"p={r['p']}: {r['mean'] / r['expected']:.3f}"
                                                           for r in probe_rows),
                 "max KS distance to NegBin": max(r["ks"] for r in probe_rows)},
-      verdict=verdict,
-      rule=("holds iff the greedy zero-respecting prober's mean queries are within 4 SE of T/p and its empirical "
-            "CDF within the DKW band (α = 1e-3) of NegBin(T, p) for every p, every SGD run (step 1/L from 0, "
-            "Bernoulli oracle scaled by 2ε) reaches ‖∇f‖ ≤ ε with mean queries ≥ T/p − 4 SE (SE: the larger of the sample SE and NegBin's √(T(1−p))/(p√R)), and the slope of "
-            "log mean SGD queries on log(1/ε) is in [3.6, 4.4] (inconclusive if only the slope fails on < 3 points). "
-            f"Δ = L = 1, σ = {c['sigma']}, p(ε) = (2ε·23/σ)² (oracle variance ≤ σ²), {c['reps']} SGD replications "
-            f"and {c['probe_reps']} prober replications per point."),
-      figures=figures, table="\n".join(table),
+      evidence=evidence, figures=figures, table="\n".join(table),
       data={"probe": [{k: v for k, v in r.items() if k != "times"} for r in probe_rows], "sgd": sgd_rows})
 
 
@@ -278,65 +298,61 @@ ROT = {
     "small": dict(T=20, dims=(200, 1000, 2000), steps=1800, p=0.05, reps=8),
     "paper": dict(T=40, dims=(200, 1000, 2000, 4000), steps=3000, p=0.05, reps=16),
 }
+OFF_CHAIN_MAX = 1e-9
+SGD_REL_DIFF_MAX = 0.01
+
+
+def judge_rotated(e: dict) -> tuple[Verdict, str]:
+  """Same GD progress and iterations, iterates in span(U), same SGD queries up to 1 %."""
+  rule = ("holds iff for every d the GD run on f̄_T(Uᵀx) (U Haar-random orthonormal d × T) has the same "
+          "progress max{i : |⟨u_i, x_k⟩| > 1/2} at every query and the same iterations to ‖∇f‖ ≤ 1/2 as on the "
+          f"plain chain, its iterates stay in span(U) to {OFF_CHAIN_MAX:g}, and SGD with the Bernoulli oracle "
+          f"(p = {e['p']}, {e['reps']} replications, same random draws) needs the same number of queries up to "
+          f"{SGD_REL_DIFF_MAX:.0%} per replication.")
+  ok = (e["max_progress_diff"] == 0 and e["iterations_match"] and e["max_off_chain"] < OFF_CHAIN_MAX
+        and e["max_sgd_rel_diff"] <= SGD_REL_DIFF_MAX)
+  return (Verdict.HOLDS if ok else Verdict.DOES_NOT_HOLD), rule
+
+
+def _rot_case(**kw):
+  e = dict(max_progress_diff=0, iterations_match=True, max_off_chain=3e-15, max_sgd_rel_diff=0.0, p=0.05, reps=8)
+  e.update(kw)
+  return e
 
 
 @claim("nonconvex_lower_bounds", "rotated", "The chain hidden in random directions behaves the same",
        THEOREM + " The quantum proof hides the chain in random orthonormal u_1..u_T ∈ R^d; measured along u_i, "
-       "progress of GD and SGD is the same as on the plain chain (no extra information from the rotation).")
+       "progress of GD and SGD is the same as on the plain chain (no extra information from the rotation).",
+       judge=judge_rotated,
+       cases=[Case("holds", _rot_case(), Verdict.HOLDS),
+              Case("does not hold: progress differs", _rot_case(max_progress_diff=3), Verdict.DOES_NOT_HOLD),
+              Case("boundary: SGD exactly 1 % apart", _rot_case(max_sgd_rel_diff=0.01), Verdict.HOLDS),
+              Case("boundary: off-chain exactly 1e-9", _rot_case(max_off_chain=1e-9), Verdict.DOES_NOT_HOLD)])
 def rotated(ctx: Context) -> Outcome:
-  from theory.nonconvex_lower_bounds import first_below, gradient_descent, random_orthonormal, sgd, unit_chain
   c = ROT[ctx.variant]
-  ch = unit_chain(c["T"])
   key = jax.random.PRNGKey(ctx.seed)
-  plain = gradient_descent(ch, c["steps"])
-  plain_n = first_below(plain.grad_norm, 0.5)
-  plain_prog = np.asarray(plain.progress)
-  sgd_key = jax.random.fold_in(key, 7)
-  plain_sgd = sgd(sgd_key, ch, c["p"], c["reps"], int(50 * ch.T / c["p"]))
-  rows = []
-  for d in c["dims"]:
-    with jax.enable_x64(True):
-      u = random_orthonormal(jax.random.fold_in(key, d), d, c["T"])
-    tr = gradient_descent(ch, c["steps"], u=u)
-    prog = np.asarray(tr.progress)
-    r = sgd(sgd_key, ch, c["p"], c["reps"], int(50 * ch.T / c["p"]), u=u)
-    dq = np.abs(np.asarray(r.queries) - np.asarray(plain_sgd.queries))
-    rows.append(dict(d=d, n=first_below(tr.grad_norm, 0.5), prog_diff=int(np.sum(prog != plain_prog)),
-                     off=float(np.max(np.asarray(tr.off_chain))),
-                     gn_rel=float(np.max(np.abs(np.asarray(tr.grad_norm) / np.asarray(plain.grad_norm) - 1))),
-                     sgd_mean=float(r.mean), sgd_maxdiff=int(dq.max()), prog=prog))
-    ctx.log(f"d={d}: GD {rows[-1]['n']} iterations (plain {plain_n}), progress differs at {rows[-1]['prog_diff']} "
-            f"queries, off-chain {rows[-1]['off']:.1e}; SGD {float(r.mean):.0f} (plain {float(plain_sgd.mean):.0f})")
-  # Rule: holds iff for every d the rotated GD run has the same progress prog_{1/2}(Uᵀx_k) at every query
-  # and the same number of iterations to ‖∇f‖ ≤ ε as the plain chain, its iterates leave span(U) by < 1e-9,
-  # and SGD with the same random draws needs the same number of queries up to 1 % per replication.
-  checks = {"same GD progress at every query": all(r["prog_diff"] == 0 for r in rows),
-            "same GD iterations": all(r["n"] == plain_n for r in rows),
-            "iterates stay in span(U)": all(r["off"] < 1e-9 for r in rows),
-            "same SGD queries (1 %)": all(r["sgd_maxdiff"] <= 0.01 * float(plain_sgd.mean) for r in rows)}
-  verdict = Verdict.HOLDS if all(checks.values()) else Verdict.DOES_NOT_HOLD
+  res = nc.rotated_comparison(key, c["T"], c["dims"], c["steps"], c["p"], c["reps"])
+  plain_n, plain_prog, plain_sgd, rows = res["plain_iters"], res["plain_progress"], res["plain_sgd_mean"], res["rows"]
+  for r in rows:
+    ctx.log(f"d={r['d']}: GD {r['n']} iterations (plain {plain_n}), progress differs at {r['prog_diff']} "
+            f"queries, off-chain {r['off']:.1e}; SGD {r['sgd_mean']:.0f} (plain {plain_sgd:.0f})")
+  evidence = dict(max_progress_diff=max(r["prog_diff"] for r in rows),
+                  iterations_match=all(r["n"] == plain_n for r in rows), max_off_chain=max(r["off"] for r in rows),
+                  max_sgd_rel_diff=max(r["sgd_maxdiff"] for r in rows) / plain_sgd, p=c["p"], reps=c["reps"])
   figures = ctx.figures(lambda: _plot_rotated(ctx, c, plain_prog, rows, plain_n))
-  table = ["| d | GD iterations to ε (plain: %d) | queries where progress differs | max ‖x − UUᵀx‖ | "
-           "max rel. diff of ‖∇f‖ | SGD mean queries (plain: %.0f) | max per-replication diff |" % (
-               plain_n, float(plain_sgd.mean)), "|---|---|---|---|---|---|---|"]
-  table += [f"| {r['d']} | {r['n']} | {r['prog_diff']} | {r['off']:.1e} | {r['gn_rel']:.1e} | {r['sgd_mean']:.0f} | "
-            f"{r['sgd_maxdiff']} |" for r in rows]
-  table += ["", "Checks: " + "; ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())]
+  table = markdown_table(["d", f"GD iterations to ε (plain: {plain_n})", "queries where progress differs",
+                          "max ‖x − UUᵀx‖", "max rel. diff of ‖∇f‖", f"SGD mean queries (plain: {plain_sgd:.0f})",
+                          "max per-replication diff"],
+                         [[r["d"], r["n"], r["prog_diff"], f"{r['off']:.1e}", f"{r['gn_rel']:.1e}",
+                           f"{r['sgd_mean']:.0f}", r["sgd_maxdiff"]] for r in rows])
   return Outcome(
       measured={"T": c["T"], "d": ", ".join(str(d) for d in c["dims"]), "GD iterations (plain)": plain_n,
                 "GD iterations (rotated)": ", ".join(str(r["n"]) for r in rows),
-                "SGD mean queries plain / rotated": f"{float(plain_sgd.mean):.0f} / "
-                + ", ".join(f"{r['sgd_mean']:.0f}" for r in rows),
+                "SGD mean queries plain / rotated": f"{plain_sgd:.0f} / " + ", ".join(f"{r['sgd_mean']:.0f}" for r in rows),
                 "max off-chain norm": max(r["off"] for r in rows)},
-      verdict=verdict,
-      rule=("holds iff for every d the GD run on f̄_T(Uᵀx) (U Haar-random orthonormal d × T) has the same "
-            "progress max{i : |⟨u_i, x_k⟩| > 1/2} at every query and the same iterations to ‖∇f‖ ≤ 1/2 as on the "
-            "plain chain, its iterates stay in span(U) to 1e-9, and SGD with the Bernoulli oracle "
-            f"(p = {c['p']}, {c['reps']} replications, same random draws) needs the same number of queries up to 1 % "
-            "per replication."),
-      figures=figures, table="\n".join(table),
+      evidence=evidence, figures=figures, table=table,
       data={"rows": [{k: v for k, v in r.items() if k != "prog"} for r in rows], "plain_gd": plain_n,
-            "plain_sgd": float(plain_sgd.mean)})
+            "plain_sgd": plain_sgd})
 
 
 def _plot_rotated(ctx, c, plain_prog, rows, plain_n):

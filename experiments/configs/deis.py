@@ -1,7 +1,7 @@
 """ε-prediction diffusion on sklearn digits 8×8 (paper 12, DEIS), the trained model of ``deis/digits``.
 
 Command:
-  python -m experiments.main --config=experiments/configs/deis.py:small --workdir=/tmp/deis_digits
+  python -m experiments.main --config=experiments/configs/deis.py:small --workdir=runs/deis_digits
 
 Model: :class:`models.deis.networks.ResidualDenoiser` (residual MLP with adaptive-LayerNorm time
 conditioning and a learned skip g(t)·x), EMA of the weights for sampling, Adam with warm-up and cosine

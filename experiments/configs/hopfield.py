@@ -1,7 +1,7 @@
 """Hopfield pooling for multiple-instance learning on digits-bags (paper 15).
 
 Command:
-  python -m experiments.main --config=experiments/configs/hopfield.py:small --workdir=/tmp/hopfield_mil
+  python -m experiments.main --config=experiments/configs/hopfield.py:small --workdir=runs/hopfield_mil
   (override e.g. --config.model.pooling=attention --config.seed=3)
 
 Variants:

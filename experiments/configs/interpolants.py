@@ -3,7 +3,7 @@ Vanden-Eijnden 2023, arXiv:2303.08797): the trained fields of ``interpolants/gau
 ``interpolants/two_sided``.
 
 Command:
-  python -m experiments.main --config=experiments/configs/interpolants.py:small --workdir=/tmp/interpolants
+  python -m experiments.main --config=experiments/configs/interpolants.py:small --workdir=runs/interpolants
   (other pairs: --config.data.source=ring8 --config.data.target=checkerboard --config.model.path=linear
    --config.model.gamma=brownian)
 

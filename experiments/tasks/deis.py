@@ -19,7 +19,7 @@ sampled by every DEIS sampler in the ``deis/digits`` claim.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -139,3 +139,19 @@ class DigitsDiffusion(Task):
     if self.use_ema:
       out.update({f"raw_{k}": float(v) for k, v in self._eval(params).items()})
     return out
+
+
+def classifier_features(x_train: np.ndarray, y_train: np.ndarray, *, max_iter: int, seed: int
+                        ) -> tuple[Callable[[np.ndarray], np.ndarray], Any]:
+  """The feature map of the ``deis/digits`` Fréchet distance: the live hidden ReLUs of a 32-unit sklearn MLP
+  classifier fitted on the training digits (dead units are constant: dropped, they make covariances
+  singular). Returns ``(features: [n, 64] -> [n, F] float64, classifier)``."""
+  import warnings
+
+  from sklearn.neural_network import MLPClassifier
+  with warnings.catch_warnings():   # a short max_iter stops early (ConvergenceWarning)
+    warnings.simplefilter("ignore")
+    clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=max_iter, random_state=seed).fit(x_train, y_train)
+  relu = lambda x: np.maximum(np.asarray(x, np.float64) @ clf.coefs_[0] + clf.intercepts_[0], 0.0)
+  alive = relu(x_train).std(0) > 0
+  return (lambda x: relu(x)[:, alive]), clf

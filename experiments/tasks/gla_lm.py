@@ -114,3 +114,44 @@ class GLALM(Task):
       total, count = total + float(s), count + float(c)
     loss = total / count
     return {"loss": loss, "bpc": loss / math.log(2.0)}
+
+
+def recurrent_vs_parallel(model: Any, params: Any, prompt: np.ndarray, new: int, key: jax.Array) -> dict:
+  """Generates with the recurrent form (``decode_step``, per-layer states) and compares its logits with the
+  parallel forward on the generated sequence.
+
+  ``prompt: int [B, P]`` is fed one token at a time, then ``new`` tokens are sampled at temperature 1
+  (position i draws with ``fold_in(key, i)``). Returns ``max_abs_diff`` (max |recurrent − parallel| over
+  the B × (P + new − 1) positions and every logit), ``max_abs_logit``, ``argmax_agreement``, ``steps``,
+  ``decode_s`` (wall seconds of the recurrent loop after compile), ``per_position`` (the max difference
+  at each position) and ``tokens: int [B, P + new]``.
+  """
+  prompt = jnp.asarray(prompt)
+  if prompt.ndim != 2 or not jnp.issubdtype(prompt.dtype, jnp.integer) or prompt.shape[1] < 1:
+    raise ValueError(f"recurrent_vs_parallel: prompt expected int [B, P] with P >= 1, got {prompt.dtype} "
+                     f"{tuple(prompt.shape)}")
+  if not isinstance(new, int) or isinstance(new, bool) or new < 1:
+    raise ValueError(f"recurrent_vs_parallel: new expected a positive int, got {new!r}")
+  import time
+  batch, prompt_len = prompt.shape
+  step = jax.jit(lambda prm, tok, st: model.apply({"params": prm}, tok, st, method="decode_step"))
+  parallel = jax.jit(lambda prm, tok: model.apply({"params": prm}, tok))
+  tokens, rec_logits = [prompt[:, i] for i in range(prompt_len)], []
+  logits, states = step(params, tokens[0], model.initial_states(batch))   # compile outside the timed loop
+  states = model.initial_states(batch)
+  t0 = time.perf_counter()
+  for i in range(prompt_len + new - 1):
+    logits, states = step(params, tokens[i], states)
+    rec_logits.append(logits)
+    if i + 1 >= prompt_len:
+      tokens.append(jax.random.categorical(jax.random.fold_in(key, i), logits).astype(jnp.int32))
+  jax.block_until_ready(logits)
+  dec_s = time.perf_counter() - t0
+  seq = jnp.stack(tokens, axis=1)
+  rec = jnp.stack(rec_logits, axis=1)
+  par = parallel(params, seq[:, :-1])
+  per_position = np.asarray(jnp.abs(rec - par).max(axis=(0, 2)))
+  return dict(max_abs_diff=float(per_position.max()), max_abs_logit=float(jnp.abs(par).max()),
+              per_position=[float(v) for v in per_position],
+              argmax_agreement=float(jnp.mean(jnp.argmax(rec, -1) == jnp.argmax(par, -1))),
+              steps=prompt_len + new - 1, decode_s=dec_s, tokens=np.asarray(seq))

@@ -18,7 +18,7 @@ import optax
 from experiments.configs.common import require
 from experiments.datasets import load_tabular, make_bags
 from experiments.datasets.mil import split_instances
-from experiments.metrics import roc_auc
+from theory.common.stats import roc_auc
 from experiments.tasks import Task
 from models.hopfield import MILClassifier
 

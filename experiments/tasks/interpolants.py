@@ -12,7 +12,7 @@ Data are generated, never loaded: the batch of ``step`` is ``(x0, x1)`` drawn by
 function of ``(seed, step)``, so a resumed run sees exactly the batches of an uninterrupted one. Densities
 (:data:`DENSITIES`): ``gaussian`` N(0, I), ``checkerboard`` (uniform on the 8 black 2×2 squares of a 4×4
 board on [−4, 4]²), ``ring8`` (8 Gaussians of std 0.3 on a circle of radius 3), ``mix4`` (4 correlated
-Gaussians). The claims (``experiments/claims/interpolants.py``) import the same samplers.
+Gaussians). They are :func:`models.interpolants.density_sampler` (the claims use the same samplers).
 
 ``evaluate`` reports the held-out losses (a fixed set of pairs, times and noise: ``test_loss_b``,
 ``test_loss_s`` or ``test_loss_eta``) and, when ``data.eval_ode_steps > 0``, the sliced-W₂ distance
@@ -29,47 +29,13 @@ import numpy as np
 from experiments.configs.common import require
 from experiments.tasks import Task
 from models.common.diffusion import TimeMLP
-from models.interpolants import (GAMMAS, PATHS, GaussianMixture, Interpolant, gmm_sample, interpolant_loss,
-                                 ode_sample, ring_mixture, sliced_wasserstein)
+from models.interpolants import (DENSITIES, GAMMAS, PATHS, Interpolant, density_sampler, interpolant_loss, ode_sample,
+                                 sliced_wasserstein)
 
-DENSITIES = ("gaussian", "checkerboard", "ring8", "mix4")
 SCORES = ("s", "eta")
 N_PROJ = 256
-
-
-def checkerboard(key: jax.Array, n: int) -> jax.Array:
-  """``[n, 2]`` uniform on the 8 black 2×2 squares of a 4×4 board on [−4, 4]² (cells (i, j), i + j even)."""
-  kc, ku = jax.random.split(key)
-  cell = jax.random.randint(kc, (n,), 0, 8)
-  i = cell // 2
-  j = 2 * (cell % 2) + (i % 2)
-  u = jax.random.uniform(ku, (n, 2))
-  return jnp.stack([i, j], -1).astype(jnp.float32) * 2.0 - 4.0 + 2.0 * u
-
-
-def ring8() -> GaussianMixture:
-  """8 equal Gaussians (std 0.3) on the circle of radius 3."""
-  return ring_mixture(8, 3.0, 0.3, dtype=jnp.float32)
-
-
-def mix4() -> GaussianMixture:
-  """4 correlated Gaussians at (±2, ±2), weights 0.4, 0.2, 0.2, 0.2."""
-  means = jnp.array([[-2.0, -2.0], [2.0, -2.0], [-2.0, 2.0], [2.0, 2.0]], jnp.float32)
-  covs = jnp.array([[[0.5, 0.3], [0.3, 0.5]], [[0.5, -0.3], [-0.3, 0.5]], [[0.5, -0.3], [-0.3, 0.5]],
-                    [[0.5, 0.3], [0.3, 0.5]]], jnp.float32)
-  return GaussianMixture(jnp.array([0.4, 0.2, 0.2, 0.2], jnp.float32), means, covs)
-
-
-def sampler(name: str) -> Callable[[jax.Array, int], jax.Array]:
-  """``(key, n) -> [n, 2]`` samples of the density ``name`` (one of :data:`DENSITIES`)."""
-  if name not in DENSITIES:
-    raise ValueError(f"sampler: name expected one of {DENSITIES}, got {name!r}")
-  if name == "gaussian":
-    return lambda k, n: jax.random.normal(k, (n, 2))
-  if name == "checkerboard":
-    return checkerboard
-  gmm = {"ring8": ring8, "mix4": mix4}[name]()
-  return lambda k, n: gmm_sample(k, gmm, n)
+# the densities live with the paper (models/interpolants/experiment.py); ``sampler`` is their name here
+sampler = density_sampler
 
 
 class InterpolantFields(Task):

@@ -23,28 +23,13 @@ import numpy as np
 from experiments.configs.common import require
 from experiments.datasets.text import CORPORA, load_char_corpus
 from experiments.tasks import Task
-from models.radd import LOSSES, LogLinearNoise, RADDTransformer, k_dce_loss, lambda_dce_loss, t_dce_loss, t_dse_loss
+from models.radd import LOSSES, RADDTransformer, lambda_dce_loss, sequence_loss
 
 
 def build_model(m: Any, vocab_size: int) -> RADDTransformer:
   """The network described by ``config.model`` for ``vocab_size`` real tokens (mask id = vocab_size)."""
   return RADDTransformer(vocab_size=vocab_size, d_model=m.d_model, num_layers=m.num_layers, num_heads=m.num_heads,
                          mlp_hidden=m.mlp_hidden or None)
-
-
-def sequence_loss(name: str, log_cond_fn, key: jax.Array, x0: jax.Array, vocab_size: int, noise_eps: float,
-                  t_min: float) -> jax.Array:
-  """Per-sequence bound [B] (nats) of the loss ``name`` in ``models.radd.LOSSES``."""
-  if name == "lambda_dce":
-    return lambda_dce_loss(log_cond_fn, key, x0, vocab_size)
-  if name == "k_dce":
-    return k_dce_loss(log_cond_fn, key, x0, vocab_size)
-  noise = LogLinearNoise(eps=noise_eps)
-  if name == "t_dce":
-    return t_dce_loss(log_cond_fn, key, x0, noise, vocab_size, t_min=t_min)
-  if name == "t_dse":
-    return t_dse_loss(log_cond_fn, key, x0, noise, vocab_size, t_min=t_min)
-  raise ValueError(f"loss: expected one of {LOSSES}, got {name!r}")
 
 
 class RADDLM(Task):
@@ -135,3 +120,11 @@ class RADDLM(Task):
         total, count = total + float(s), count + float(c)
     loss = total / count
     return {"loss": loss, "bpc": loss / math.log(2.0)}
+
+
+def unigram_bpc(ids: np.ndarray, vocab_size: int) -> float:
+  """Entropy in bits of the unigram distribution of the character ids ``ids`` (ids 0..vocab_size−1): the
+  bits per character of the best context-free model, the scale the LM claims' "learned" checks use."""
+  p = np.bincount(np.asarray(ids), minlength=vocab_size).astype(np.float64)
+  p = p[p > 0] / p.sum()
+  return float(-(p * np.log2(p)).sum())

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import pallas as pl
 
+from kernels.common.dispatch import IMPLS, resolve_impl
 from kernels.autonumerics import config as cfg_lib
 from kernels.autonumerics import expf
 from kernels.autonumerics.pallas import evaluate_pallas
@@ -44,17 +45,9 @@ Array = jax.Array
 
 __all__ = ["IMPLS", "evaluate", "exp", "exp2"]
 
-IMPLS = ("auto", "reference", "xla", "pallas")
 _EVAL_XLA = jax.jit(evaluate_xla)
 LN2 = math.log(2.0)
 
-
-def _resolve(impl: str, fn: str) -> str:
-  if impl not in IMPLS:
-    raise ValueError(f"{fn}: impl: expected one of {IMPLS}, got {impl!r}")
-  if impl == "auto":
-    return "pallas" if jax.default_backend() in ("gpu", "tpu") else "xla"
-  return impl
 
 
 def _check_interpret(interpret: Any, fn: str) -> None:
@@ -87,7 +80,7 @@ def evaluate(programs: Program, x: Any, *, impl: str = "auto", interpret: bool |
     ValueError / TypeError naming the argument (impl, interpret, cfg, a program field, x), before anything
     compiles.
   """
-  impl = _resolve(impl, "evaluate")
+  impl = resolve_impl(impl, "evaluate")
   _check_interpret(interpret, "evaluate")
   if not isinstance(cfg, cfg_lib.EvalConfig):
     raise TypeError(f"evaluate: cfg: expected a kernels.autonumerics.config.EvalConfig, got {type(cfg).__name__}")
@@ -204,7 +197,7 @@ def _differentiable(fn: str, impl: str, interpret: bool, block: int):
 
 
 def _dispatch(x: Any, impl: str, fn: str, interpret: bool | None, block: Any) -> Any:
-  impl = _resolve(impl, fn)
+  impl = resolve_impl(impl, fn)
   x = _check_f32(x, fn)
   block = _check_block(block, fn)
   _check_interpret(interpret, fn)

@@ -125,7 +125,7 @@ def _operands(op: int) -> tuple[bool, bool, bool]:
   return True, op != OP_SQRT, op == OP_FMA
 
 
-def _live(ops, a, b, c, out, K):
+def live_slots(ops, a, b, c, out, K):
   L = len(ops)
   live = np.zeros(K + 1 + L, bool)
   live[out] = True
@@ -143,7 +143,7 @@ def compact(p: Program) -> Program:
   ops, a, b, c = (np.array(f) for f in p[:4])
   out, consts = int(p.out), np.array(p.consts)
   K, L = len(consts), len(ops)
-  live = _live(ops, a, b, c, out, K)
+  live = live_slots(ops, a, b, c, out, K)
   keep = [i for i in range(L) if live[K + 1 + i]]
   remap = np.arange(K + 1 + L)
   for new, old in enumerate(keep):
@@ -175,7 +175,7 @@ def mutate(p: Program, rng: np.random.Generator, ops_set: tuple[int, ...],
   for _ in range(tries):
     ops, a, b, c = (np.array(f) for f in p[:4])
     out, consts = int(p.out), np.array(p.consts)
-    live = _live(ops, a, b, c, out, K)
+    live = live_slots(ops, a, b, c, out, K)
     n = int(sum(live[K + 1:]))
     kind = rng.choice(5, p=w / w.sum())
     if kind == 0:                                    # insert: splice into a random edge
@@ -339,7 +339,7 @@ def _load(path: str, cfg: SearchConfig):
   return p, z["err"], z["op_counts"], int(z["generation"]), int(z["evaluated"])
 
 
-def _select_archive(programs: Program, err: np.ndarray, ops: np.ndarray, fp: np.ndarray, elites: int,
+def select_archive(programs: Program, err: np.ndarray, ops: np.ndarray, fp: np.ndarray, elites: int,
                     return_index: bool = False):
   """Dedup by (op count, fingerprint) and keep the best ``elites`` per op count (``ops`` may be any integer
   niche key). ``return_index``: also return the kept row indices (for per-row side data)."""
@@ -359,7 +359,7 @@ def _select_archive(programs: Program, err: np.ndarray, ops: np.ndarray, fp: np.
   return (*sel, keep) if return_index else sel
 
 
-def _fingerprint(programs: Program, probe_x, ops_set) -> np.ndarray:
+def fingerprint(programs: Program, probe_x, ops_set) -> np.ndarray:
   y = np.asarray(_probe(jax.tree_util.tree_map(jnp.asarray, programs), probe_x, ops_set))
   with np.errstate(all="ignore"):
     mag = np.where(np.isfinite(y) & (y != 0), np.floor(np.log10(np.abs(np.where(y == 0, 1, y)))), 0)
@@ -413,8 +413,8 @@ def run_search(cfg: SearchConfig, checkpoint: str | None = None,
       kops = np.asarray(op_count(jax.tree_util.tree_map(jnp.asarray, kp))).astype(np.int64)
       allp = Program(*(np.concatenate([np.asarray(f1), np.asarray(f2)]) for f1, f2 in zip(arch, kp)))
       allerr, allops = np.concatenate([err, kerr]), np.concatenate([ops, kops])
-      fp = _fingerprint(allp, pj, cfg.ops)
-      arch, err, ops = _select_archive(allp, allerr, allops, fp, cfg.elites)
+      fp = fingerprint(allp, pj, cfg.ops)
+      arch, err, ops = select_archive(allp, allerr, allops, fp, cfg.elites)
       gen += 1
       evaluated += cfg.pop
       if checkpoint:

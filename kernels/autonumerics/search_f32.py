@@ -12,7 +12,7 @@ and reuses the real track's machinery (:mod:`kernels.autonumerics.search`): the 
 (:func:`~kernels.autonumerics.search.mutate`: insert / remove / rewire / op change / constant re-draw,
 plus clones), the same Levenberg–Marquardt + Lawson constant fitting in float64
 (:func:`~kernels.autonumerics.search.fit_constants`, relative error against e^r), the same dedup and
-elite archive (:func:`~kernels.autonumerics.search._select_archive`). What differs:
+elite archive (:func:`~kernels.autonumerics.search.select_archive`). What differs:
 
 * **Fitness in float32** (:func:`kernel_ulp`): the float64 fit is rounded to float32 and the program
   runs in float32 through the jnp where-chain evaluator (:func:`kernels.autonumerics.xla.eval_block`,
@@ -45,6 +45,7 @@ import dataclasses
 import functools
 import math
 import os
+import sys
 import time
 from typing import Callable, NamedTuple
 
@@ -55,7 +56,7 @@ import numpy as np
 from kernels.autonumerics import ulp as ulp_lib
 from kernels.autonumerics.program import (OP_ADD, OP_DIV, OP_FMA, OP_MUL, OP_SQRT, OP_SUB, Builder, Program,
                                           op_count_np)
-from kernels.autonumerics.search import _fingerprint, _select_archive, compact, fit_constants, mutate
+from kernels.autonumerics.search import fingerprint, select_archive, compact, fit_constants, mutate
 from kernels.autonumerics.xla import eval_block
 
 Array = jax.Array
@@ -367,9 +368,9 @@ def coordinate_search(programs: Program, r: np.ndarray, steps: tuple[int, ...] =
   K = p.n_consts
   consts = np.asarray(p.consts, np.float64).astype(np.float32)
   cur = score(p._replace(consts=consts.astype(np.float64)))
-  from kernels.autonumerics.search import _live
+  from kernels.autonumerics.search import live_slots
   P = p.ops.shape[0]
-  live = np.stack([_live(p.ops[i], p.a[i], p.b[i], p.c[i], int(p.out[i]), K)[1:K + 1] for i in range(P)])
+  live = np.stack([live_slots(p.ops[i], p.a[i], p.b[i], p.c[i], int(p.out[i]), K)[1:K + 1] for i in range(P)])
   moves = [(j, s * k) for j in range(K) for k in steps for s in (1, -1)]
   for _ in range(rounds):
     cand, owner = [], []
@@ -459,7 +460,7 @@ def run_search_f32(cfg: F32Config, checkpoint: str | None = None, extra_seeds: l
 
   def fingerprint(progs: Program) -> np.ndarray:
     with jax.enable_x64(True):
-      return _fingerprint(progs, jnp.asarray(probe), ops_set)
+      return fingerprint(progs, jnp.asarray(probe), ops_set)
 
   if checkpoint and os.path.exists(checkpoint):
     arch, err, ops, depth, lineage, names, replay, gen, evaluated = _load(checkpoint, cfg)
@@ -529,7 +530,7 @@ def run_search_f32(cfg: F32Config, checkpoint: str | None = None, extra_seeds: l
     alllin = np.concatenate([lineage, np.asarray(klin)])
     key = allops * 64 + alldep
     fp = fingerprint(allp)
-    arch, err, _, order = _select_archive(allp, allerr, key, fp, cfg.elites, return_index=True)
+    arch, err, _, order = select_archive(allp, allerr, key, fp, cfg.elites, return_index=True)
     ops, depth, lineage = allops[order], alldep[order], alllin[order]
     gen += 1
     evaluated += cfg.pop
@@ -571,8 +572,8 @@ def compile_kernel(p: Program) -> Callable[[Array, Array], Array]:
   q = compact(Program(*(np.asarray(f) for f in p)))
   ops, a, b, c = (np.asarray(f) for f in q[:4])
   out, K, L = int(q.out), q.n_consts, q.length
-  from kernels.autonumerics.search import _live
-  live = _live(ops, a, b, c, out, K)
+  from kernels.autonumerics.search import live_slots
+  live = live_slots(ops, a, b, c, out, K)
   code = [(int(ops[i]), int(a[i]), int(b[i]), int(c[i])) for i in range(L) if live[K + 1 + i]]
 
   def kernel(r: Array, consts: Array) -> Array:
@@ -679,28 +680,32 @@ def max_ulp_exp(coeffs_or_program, x: np.ndarray) -> tuple[float, float]:
   return m, w
 
 
-def _main(argv=None) -> int:
-  """The search, then the finalists' constants refined inside the pipeline and validated (see README)."""
-  import argparse
+# The command line: (flag, default, help); absl flags defined only when this module runs as a program.
+_FLAGS = (
+    ("seed", 0, "search seed"),
+    ("budget_s", 0.0, "wall-time limit of the search (0: none)"),
+    ("generations", 99, "generations"),
+    ("pop", 128, "population"),
+    ("n_sample", 12288, "x sample of the search fitness"),
+    ("n_replay", 1024, "replayed hard inputs"),
+    ("out", "results/autonumerics_f32", "output directory (checkpoint, finalists JSON)"),
+    ("front_ckpt", "", "real-track .npz checkpoint whose programs also seed"),
+    ("finalists", 3, "best programs of the cheapest op counts refined"),
+    ("accept", 1.5, "finalists need a search fitness below this"),
+    ("refine_n", 24_000_000, "x sample of the refinement"),
+    ("validate_n", 48_000_000, "independent x sample of the validation"),
+    ("threshold", 0.95, "max validation ULP a winner may have"),
+)
+
+
+def _main(args) -> int:
+  """The search, then the finalists' constants refined inside the pipeline and validated (see README).
+
+  ``args``: an object with one attribute per entry of ``_FLAGS``."""
   import json
 
   from kernels.autonumerics import expf
   from kernels.autonumerics.program import format_program
-  ap = argparse.ArgumentParser(description="float32 kernel search (Track B)")
-  ap.add_argument("--seed", type=int, default=0)
-  ap.add_argument("--budget_s", type=float, default=0.0, help="wall-time limit of the search (0: none)")
-  ap.add_argument("--generations", type=int, default=99)
-  ap.add_argument("--pop", type=int, default=128)
-  ap.add_argument("--n_sample", type=int, default=12288)
-  ap.add_argument("--n_replay", type=int, default=1024)
-  ap.add_argument("--out", default="/tmp/autonumerics_f32")
-  ap.add_argument("--front_ckpt", default="", help="real-track .npz checkpoint whose programs also seed")
-  ap.add_argument("--finalists", type=int, default=3, help="best programs of the cheapest op counts refined")
-  ap.add_argument("--accept", type=float, default=1.5, help="finalists need a search fitness below this")
-  ap.add_argument("--refine_n", type=int, default=24_000_000, help="x sample of the refinement")
-  ap.add_argument("--validate_n", type=int, default=48_000_000, help="independent x sample of the validation")
-  ap.add_argument("--threshold", type=float, default=0.95, help="max validation ULP a winner may have")
-  args = ap.parse_args(argv)
   os.makedirs(args.out, exist_ok=True)
   cfg = F32Config(pop=args.pop, generations=args.generations, time_budget_s=args.budget_s or None,
                   seed=args.seed, n_sample=args.n_sample, n_replay=args.n_replay)
@@ -750,5 +755,13 @@ def _main(argv=None) -> int:
   return 0
 
 
+def _cli() -> None:
+  from absl import app, flags
+  for name, default, help_ in _FLAGS:
+    define = {int: flags.DEFINE_integer, float: flags.DEFINE_float, str: flags.DEFINE_string}[type(default)]
+    define(name, default, help_)
+  app.run(lambda argv: sys.exit(_main(flags.FLAGS)))
+
+
 if __name__ == "__main__":
-  raise SystemExit(_main())
+  _cli()

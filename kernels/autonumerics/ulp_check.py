@@ -19,7 +19,6 @@ degree-6 / degree-7 kernels; ``cw7`` was the shipped exp before), ``exp2_prev`` 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -41,15 +40,13 @@ FNS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-  ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  ap.add_argument("--fn", default="exp", choices=sorted(FNS))
-  ap.add_argument("--lo", type=float, default=None, help="smallest input (default: the normal-result range)")
-  ap.add_argument("--hi", type=float, default=None, help="largest input")
-  ap.add_argument("--chunk_log2", type=int, default=24)
-  ap.add_argument("--out", default="", help="write the result as JSON here")
-  ap.add_argument("--quiet", action="store_true")
-  args = ap.parse_args(argv)
+def check(fn_name: str, lo: float | None = None, hi: float | None = None, chunk_log2: int = 24, out: str = "",
+          quiet: bool = False) -> int:
+  """Runs the sweep of ``FNS[fn_name]`` on [lo, hi] (default: its normal-result range), prints the summary and
+  returns the exit status (0 when the maximum is < 1 ULP)."""
+  if fn_name not in FNS:
+    raise ValueError(f"ulp_check: fn: expected one of {sorted(FNS)}, got {fn_name!r}")
+  args = type("Args", (), dict(fn=fn_name, lo=lo, hi=hi, chunk_log2=chunk_log2, out=out, quiet=quiet))
   fn, ref, lo, hi = FNS[args.fn]
   lo = lo if args.lo is None else args.lo
   hi = hi if args.hi is None else args.hi
@@ -68,5 +65,18 @@ def main(argv: list[str] | None = None) -> int:
   return 0 if ok else 1
 
 
+def _cli() -> None:
+  """The command line (absl flags, defined only when this module runs as a program)."""
+  from absl import app, flags
+  flags.DEFINE_enum("fn", "exp", sorted(FNS), "the function checked")
+  flags.DEFINE_float("lo", None, "smallest input (default: the normal-result range)")
+  flags.DEFINE_float("hi", None, "largest input")
+  flags.DEFINE_integer("chunk_log2", 24, "inputs per jitted chunk, log2")
+  flags.DEFINE_string("out", "", "write the result as JSON here")
+  flags.DEFINE_bool("quiet", False, "no per-chunk progress lines")
+  f = flags.FLAGS
+  app.run(lambda argv: sys.exit(check(f.fn, f.lo, f.hi, f.chunk_log2, f.out, f.quiet)))
+
+
 if __name__ == "__main__":
-  sys.exit(main())
+  _cli()

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
-__all__ = ["is_concrete", "check_finite", "check_in_range", "no_grad"]
+__all__ = ["is_concrete", "check_finite", "check_in_range", "check_key", "no_grad"]
 
 
 def is_concrete(x: Any) -> bool:
@@ -66,6 +66,17 @@ def check_in_range(x: Any, name: str, fn: str, lo: int, hi: int) -> None:
     checkify.debug_check(jnp.all((x >= lo) & (x < hi)),
                          f"{fn}: {name}: expected values in [{lo}, {hi}), got min {{lo_}} max {{hi_}}",
                          lo_=jnp.min(x), hi_=jnp.max(x))
+
+
+def check_key(key: Any, name: str, fn: str) -> None:
+  """Raises ``TypeError`` unless ``key`` is a PRNG key: a typed key (``jax.random.key``) or a raw
+  ``uint32[2]`` key (``jax.random.PRNGKey``)."""
+  dt = getattr(key, "dtype", None)
+  ok = dt is not None and (jnp.issubdtype(dt, jax.dtypes.prng_key)
+                           or (dt == jnp.uint32 and tuple(key.shape) == (2,)))
+  if not ok:
+    raise TypeError(f"{fn}: {name} expected a PRNG key (jax.random.PRNGKey or jax.random.key), got "
+                    f"{getattr(key, 'dtype', type(key).__name__)} {tuple(getattr(key, 'shape', ()))}")
 
 
 def no_grad(x: Any, what: str) -> Any:

@@ -28,6 +28,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from kernels.common.dispatch import IMPLS, resolve_impl
 from kernels.gla import config as cfg_lib
 from kernels.gla import pallas as pallas_lib
 from kernels.gla import reference, xla
@@ -36,7 +37,6 @@ Array = jax.Array
 
 __all__ = ["IMPLS", "gla", "gla_decode_step"]
 
-IMPLS = ("auto", "reference", "xla", "pallas")
 _FLOATS = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16), jnp.dtype(jnp.float32), jnp.dtype(jnp.float64))
 
 
@@ -57,13 +57,6 @@ def _check_scale(scale: Any, kd: int) -> float:
   return float(scale)
 
 
-def _resolve_impl(impl: str) -> str:
-  if impl not in IMPLS:
-    raise ValueError(f"gla: impl: expected one of {IMPLS}, got {impl!r}")
-  if impl == "auto":
-    return "pallas" if jax.default_backend() in ("gpu", "tpu") else "xla"
-  return impl
-
 
 def gla(q: Array, k: Array, v: Array, log_g: Array, *, scale: float | None = None,
         initial_state: Array | None = None, output_final_state: bool = False, chunk_size: int = 64,
@@ -82,7 +75,9 @@ def gla(q: Array, k: Array, v: Array, log_g: Array, *, scale: float | None = Non
     initial_state: [B, H, K, V] state before the first token, or None (zeros).
     output_final_state: also return the state after the last token.
     chunk_size: chunk C of the chunkwise implementations, a power of two in [16, 256]; the chunk used
-      is ``min(chunk_size, max(16, next_pow2(T)))`` with sub-chunks of ``min(16, C)``.
+      is ``min(chunk_size, max(16, next_pow2(T)))`` with sub-chunks of ``min(16, C)``; the XLA path further caps
+      them on CPU at ``xla.CPU_CHUNK`` (32) and ``xla.CPU_SUB_CHUNK`` (4), halving C while one chunk of all
+      heads exceeds ``xla.BLOCK_ROW_HEADS`` rows (see :func:`kernels.gla.xla.gla_chunk_xla`).
     impl: "auto" | "reference" | "xla" | "pallas".
   Returns:
     (o: [B, T, H, V] in v's dtype, final_state: [B, H, K, V] float32 — float64 for float64 inputs — or
@@ -126,7 +121,7 @@ def gla(q: Array, k: Array, v: Array, log_g: Array, *, scale: float | None = Non
       or chunk_size & (chunk_size - 1)):
     raise ValueError(f"gla: chunk_size: expected a power of two in [16, 256], got {chunk_size!r}")
   sc = _check_scale(scale, kd)
-  impl = _resolve_impl(impl)
+  impl = resolve_impl(impl, "gla")
   is64 = jnp.dtype(reference.acc_dtype(q, k, v, log_g)) == jnp.float64
   if impl == "pallas" and is64:
     raise TypeError("gla: q, k, v, log_g: impl='pallas' takes bfloat16/float16/float32 inputs, got float64 "

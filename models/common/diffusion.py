@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kernels.common.checks import is_concrete, no_grad
+from kernels.common.checks import check_key, is_concrete, no_grad
 
 Array = jax.Array
 
@@ -50,7 +50,8 @@ __all__ = ["VPSchedule", "GRIDS", "time_grid", "integrate", "euler_maruyama", "S
 
 
 # ---------------------------------------------------------------------------------------------------
-# Argument checks.
+# Argument checks. ``check_grid``, ``check_field_output`` and ``real_scalar`` are shared with the diffusion
+# packages (models.deis, models.interpolants): public, but internal to them (not in ``__all__``).
 
 
 def _check_float_array(x, name: str, fn: str, *, min_ndim: int = 0) -> Array:
@@ -63,16 +64,7 @@ def _check_float_array(x, name: str, fn: str, *, min_ndim: int = 0) -> Array:
   return jnp.asarray(x)
 
 
-def _check_key(key, name: str, fn: str) -> None:
-  dt = getattr(key, "dtype", None)
-  ok = dt is not None and (jnp.issubdtype(dt, jax.dtypes.prng_key)
-                           or (dt == jnp.uint32 and tuple(key.shape) == (2,)))
-  if not ok:
-    raise TypeError(f"{fn}: {name} expected a PRNG key (jax.random.PRNGKey or jax.random.key), got "
-                    f"{getattr(key, 'dtype', type(key).__name__)} {tuple(getattr(key, 'shape', ()))}")
-
-
-def _check_grid(ts, fn: str) -> Array:
+def check_grid(ts, fn: str) -> Array:
   """A 1-D float grid of >= 2 points, strictly monotone when concrete (integer grids become floats)."""
   if isinstance(ts, (list, tuple)) or isinstance(ts, np.ndarray) or not hasattr(ts, "dtype"):
     ts = jnp.asarray(ts)
@@ -94,7 +86,7 @@ def _check_grid(ts, fn: str) -> Array:
   return jnp.asarray(ts)
 
 
-def _check_field_output(f, x, t, name: str, fn: str) -> None:
+def check_field_output(f, x, t, name: str, fn: str) -> None:
   """``f(x, t)`` must return the structure and shapes of ``x`` (checked abstractly, no evaluation)."""
   if not callable(f):
     raise TypeError(f"{fn}: {name} expected a callable (x, t) -> dx/dt, got {type(f).__name__}")
@@ -105,7 +97,7 @@ def _check_field_output(f, x, t, name: str, fn: str) -> None:
     raise ValueError(f"{fn}: {name} expected an output shaped like x {want}, got {got}")
 
 
-def _real_scalar(v, name: str, fn: str) -> float | None:
+def real_scalar(v, name: str, fn: str) -> float | None:
   """The float value of a real scalar (None when traced); ValueError/TypeError naming ``name`` otherwise."""
   if isinstance(v, bool) or not (isinstance(v, numbers.Real) or hasattr(v, "dtype")):
     raise TypeError(f"{fn}: {name} expected a real scalar, got {type(v).__name__}")
@@ -280,7 +272,7 @@ class VPSchedule:
     """Samples x_t = α(t) x_0 + σ(t) ε; ``x0: [B, ...]``, ``t: [B]`` or scalar -> ``(x_t, ε)``
     (reparameterised: differentiable in ``x0`` and ``t`` for a fixed key)."""
     x0 = _check_float_array(x0, "x0", "VPSchedule.marginal", min_ndim=1)
-    _check_key(key, "key", "VPSchedule.marginal")
+    check_key(key, "key", "VPSchedule.marginal")
     t = jnp.asarray(t)
     if t.ndim > 1 or (t.ndim == 1 and t.shape[0] != x0.shape[0]):
       raise ValueError(f"VPSchedule.marginal: t expected a scalar or [B={x0.shape[0]}], got shape {t.shape}")
@@ -317,13 +309,13 @@ def time_grid(schedule: VPSchedule, num_steps: int, kind: str = "quadratic_t", *
     raise ValueError(f"time_grid: num_steps expected a positive int, got {num_steps!r}")
   if kind not in GRIDS:
     raise ValueError(f"time_grid: kind expected one of {GRIDS}, got {kind!r}")
-  lo, hi = _real_scalar(t_min, "t_min", "time_grid"), _real_scalar(t_max, "t_max", "time_grid")
+  lo, hi = real_scalar(t_min, "t_min", "time_grid"), real_scalar(t_max, "t_max", "time_grid")
   if lo is not None and hi is not None and not (0.0 < lo < hi <= 1.0):
     raise ValueError(f"time_grid: expected 0 < t_min < t_max <= 1, got t_min={t_min!r}, t_max={t_max!r}")
   if kind == "power_t" and kappa is None:
     raise ValueError("time_grid: kind='power_t' needs kappa > 0, got None")
   if kappa is not None:
-    k_val = _real_scalar(kappa, "kappa", "time_grid")
+    k_val = real_scalar(kappa, "kappa", "time_grid")
     if k_val is not None and not (k_val > 0 and math.isfinite(k_val)):
       raise ValueError(f"time_grid: kappa expected a finite float > 0, got {kappa!r}")
   dtype = dtype or jnp.asarray(0.0).dtype
@@ -400,8 +392,8 @@ def integrate(f: Callable[[Array, Array], Array], x: Array, ts: Array, method: s
   if method not in STEPPERS:
     raise ValueError(f"integrate: method expected one of {STEPPERS}, got {method!r}")
   _check_state(x, "integrate")
-  ts = _check_grid(ts, "integrate")
-  _check_field_output(f, x, ts[0], "f", "integrate")
+  ts = check_grid(ts, "integrate")
+  check_field_output(f, x, ts[0], "f", "integrate")
 
   def body(x, tt):
     x = _same_dtypes(_ode_step(method, f, x, tt[0], tt[1]), x)
@@ -430,9 +422,9 @@ def euler_maruyama(drift: Callable[[Array, Array], Array], diffusion: Callable[[
   (the Gaussian increments are reparameterised), so it is differentiable.
   """
   x = _check_float_array(x, "x", "euler_maruyama")
-  ts = _check_grid(ts, "euler_maruyama")
-  _check_key(key, "key", "euler_maruyama")
-  _check_field_output(drift, x, ts[0], "drift", "euler_maruyama")
+  ts = check_grid(ts, "euler_maruyama")
+  check_key(key, "key", "euler_maruyama")
+  check_field_output(drift, x, ts[0], "drift", "euler_maruyama")
   if not callable(diffusion):
     raise TypeError(f"euler_maruyama: diffusion expected a callable t -> g(t), got {type(diffusion).__name__}")
   g_shape = jax.eval_shape(diffusion, ts[0]).shape

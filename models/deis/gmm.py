@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kernels.common.checks import is_concrete, no_grad
-from models.common.diffusion import VPSchedule, _check_key, _real_scalar
+from kernels.common.checks import check_key, is_concrete, no_grad
+from models.common.diffusion import VPSchedule, real_scalar
 
 Array = jax.Array
 
@@ -84,10 +84,10 @@ def circle_mixture(num_components: int = 8, radius: float = 4.0, std: float = 0.
     raise ValueError(f"circle_mixture: num_components expected a positive int, got {num_components!r}")
   if not isinstance(dim, int) or isinstance(dim, bool) or dim < 2:
     raise ValueError(f"circle_mixture: dim expected an int >= 2, got {dim!r}")
-  r = _real_scalar(radius, "radius", "circle_mixture")
+  r = real_scalar(radius, "radius", "circle_mixture")
   if r is not None and not np.isfinite(r):
     raise ValueError(f"circle_mixture: radius expected a finite float, got {radius!r}")
-  sd = _real_scalar(std, "std", "circle_mixture")
+  sd = real_scalar(std, "std", "circle_mixture")
   if sd is not None and not (np.isfinite(sd) and sd >= 0):
     raise ValueError(f"circle_mixture: std expected a finite float >= 0, got {std!r}")
   dtype = dtype or jnp.asarray(0.0).dtype
@@ -141,7 +141,7 @@ def gmm_sample(key: Array, gmm: GaussianMixture, n: int) -> Array:
   means[c] + stds[c] · z. Differentiable in means and stds (reparameterised); differentiating in the
   weights raises ``TypeError`` (the categorical draw is piecewise constant in them)."""
   _check(gmm, "gmm_sample")
-  _check_key(key, "key", "gmm_sample")
+  check_key(key, "key", "gmm_sample")
   if not isinstance(n, int) or isinstance(n, bool) or n < 1:
     raise ValueError(f"gmm_sample: n expected a positive int, got {n!r}")
   kc, kn = jax.random.split(key)

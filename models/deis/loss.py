@@ -14,7 +14,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from models.common.diffusion import VPSchedule, _check_key
+from kernels.common.checks import check_key
+from models.common.diffusion import VPSchedule
 
 Array = jax.Array
 
@@ -45,7 +46,7 @@ def denoising_loss(eps_fn: Callable[[Array, Array], Array], schedule: VPSchedule
     raise ValueError(f"denoising_loss: x0 expected [B, D], got shape {getattr(x0, 'shape', type(x0).__name__)}")
   if not (jnp.issubdtype(x0.dtype, jnp.floating) or jnp.issubdtype(x0.dtype, jnp.integer)):
     raise TypeError(f"denoising_loss: x0 expected a real array, got {x0.dtype}")
-  _check_key(key, "key", "denoising_loss")
+  check_key(key, "key", "denoising_loss")
   for name, v in (("t_min", t_min), ("t_max", t_max)):
     if isinstance(v, bool) or not isinstance(v, (int, float)):
       raise TypeError(f"denoising_loss: {name} expected a float, got {type(v).__name__}")

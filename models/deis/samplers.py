@@ -52,7 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kernels.common.checks import is_concrete
-from models.common.diffusion import VPSchedule, _check_grid as _check_stepper_grid
+from models.common.diffusion import VPSchedule, check_grid as check_stepper_grid
 
 Array = jax.Array
 EpsFn = Callable[[Array, Array], Array]
@@ -100,7 +100,7 @@ def _check_x_eps(eps_fn, x, t, fn: str) -> None:
 
 
 def _check_sampler_grid(ts, x, fn: str) -> Array:
-  ts = _check_stepper_grid(jnp.asarray(ts, x.dtype) if not hasattr(ts, "dtype") else ts, fn)
+  ts = check_stepper_grid(jnp.asarray(ts, x.dtype) if not hasattr(ts, "dtype") else ts, fn)
   if is_concrete(ts):
     a = np.asarray(ts, np.float64)
     if not np.all(np.diff(a) < 0):

@@ -34,8 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kernels.common.checks import is_concrete, no_grad
-from models.common.diffusion import _check_key, _real_scalar
+from kernels.common.checks import check_key, is_concrete, no_grad
+from models.common.diffusion import real_scalar
 from models.interpolants.interpolant import Interpolant
 
 Array = jax.Array
@@ -105,7 +105,7 @@ def ring_mixture(num_components: int = 8, radius: float = 3.0, std: float = 0.3,
   if not isinstance(num_components, int) or isinstance(num_components, bool) or num_components < 1:
     raise ValueError(f"ring_mixture: num_components expected a positive int, got {num_components!r}")
   for name, v in (("radius", radius), ("std", std), ("phase", phase)):
-    val = _real_scalar(v, name, "ring_mixture")
+    val = real_scalar(v, name, "ring_mixture")
     if val is not None and not (np.isfinite(val) and (val > 0 or name != "std")):
       raise ValueError(f"ring_mixture: {name} expected a finite float{' > 0' if name == 'std' else ''}, got {v!r}")
   dtype = dtype or jnp.asarray(0.0).dtype
@@ -119,7 +119,7 @@ def gmm_sample(key: Array, gmm: GaussianMixture, n: int) -> Array:
   """``n`` samples ``[n, D]``: component c ~ Categorical(weights), then means[c] + chol(covs[c]) z.
   Differentiable in means and covs; differentiating in the weights raises ``TypeError``."""
   _check(gmm, "gmm", "gmm_sample")
-  _check_key(key, "key", "gmm_sample")
+  check_key(key, "key", "gmm_sample")
   if not isinstance(n, int) or isinstance(n, bool) or n < 1:
     raise ValueError(f"gmm_sample: n expected a positive int, got {n!r}")
   kc, kz = jax.random.split(key)

@@ -28,8 +28,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from kernels.common.checks import is_concrete
-from models.common.diffusion import _check_key
+from kernels.common.checks import check_key, is_concrete
 from models.interpolants.interpolant import Interpolant
 
 Array = jax.Array
@@ -43,7 +42,7 @@ LOSSES = ("b", "v", "s", "eta")
 def sample_times(key: Array, n: int, t_min: float, t_max: float, dtype) -> Array:
   """``[n]`` times uniform on [t_min, t_max] (t = t_min + (t_max − t_min) u: differentiable in the end
   points, which are checked, t_min < t_max, when concrete)."""
-  _check_key(key, "key", "sample_times")
+  check_key(key, "key", "sample_times")
   if not isinstance(n, int) or isinstance(n, bool) or n < 1:
     raise ValueError(f"sample_times: n expected a positive int, got {n!r}")
   try:
@@ -108,7 +107,7 @@ def interpolant_loss(kind: str, field: Field, interp: Interpolant, key: Array, x
     raise TypeError(f"interpolant_loss: interp expected an Interpolant, got {type(interp).__name__}")
   if not callable(field):
     raise TypeError(f"interpolant_loss: field expected a callable (x, t) -> [B, D], got {type(field).__name__}")
-  _check_key(key, "key", "interpolant_loss")
+  check_key(key, "key", "interpolant_loss")
   x0, x1 = jnp.asarray(x0), jnp.asarray(x1)
   for name, a in (("x0", x0), ("x1", x1)):
     if not jnp.issubdtype(a.dtype, jnp.floating):

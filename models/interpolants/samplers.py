@@ -30,8 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kernels.common.checks import is_concrete
-from models.common.diffusion import STEPPERS, _check_field_output, _check_key, integrate
+from kernels.common.checks import check_key, is_concrete
+from models.common.diffusion import STEPPERS, check_field_output, integrate
 
 Array = jax.Array
 Field = Callable[[Array, Array], Array]
@@ -108,7 +108,7 @@ def ode_sample(b: Field, x: Array, *, t0: float = 0.0, t1: float = 1.0, num_step
   if method not in STEPPERS:
     raise ValueError(f"ode_sample: method expected one of {STEPPERS}, got {method!r}")
   ts = _grid(t0, t1, num_steps, x.dtype, "ode_sample")
-  _check_field_output(b, x, ts[0], "b", "ode_sample")
+  check_field_output(b, x, ts[0], "b", "ode_sample")
   return integrate(b, x, ts, method, return_path=return_path)
 
 
@@ -131,10 +131,10 @@ def sde_sample(b: Field, s: Field, eps, x: Array, key: Array, *, t0: float = 0.0
   x = _check_x(x, "sde_sample")
   if method not in SDE_METHODS:
     raise ValueError(f"sde_sample: method expected one of {SDE_METHODS}, got {method!r}")
-  _check_key(key, "key", "sde_sample")
+  check_key(key, "key", "sde_sample")
   ts = _grid(t0, t1, num_steps, x.dtype, "sde_sample")
-  _check_field_output(b, x, ts[0], "b", "sde_sample")
-  _check_field_output(s, x, ts[0], "s", "sde_sample")
+  check_field_output(b, x, ts[0], "b", "sde_sample")
+  check_field_output(s, x, ts[0], "s", "sde_sample")
   e = _eps_fn(eps, "sde_sample")
   drift = forward_drift(b, s, eps) if t1 > t0 else backward_drift(b, s, eps)
   keys = jax.random.split(key, num_steps)
@@ -164,7 +164,7 @@ def divergence(f: Field, x: Array, t, *, probe: Array | None = None) -> Array:
   x = _check_x(x, "divergence")
   if not callable(f):
     raise TypeError(f"divergence: f expected a callable field (x, t) -> [B, D], got {type(f).__name__}")
-  _check_field_output(f, x, t, "f", "divergence")
+  check_field_output(f, x, t, "f", "divergence")
   if probe is not None:
     if not hasattr(probe, "shape") or tuple(probe.shape) != tuple(x.shape):
       raise ValueError(f"divergence: probe expected the shape of x {tuple(x.shape)}, got "
@@ -219,10 +219,10 @@ def ode_log_likelihood(b: Field, log_rho0: Callable[[Array], Array], x1: Array, 
   if getattr(lp, "shape", None) != x1.shape[:1]:
     raise ValueError(f"ode_log_likelihood: log_rho0 expected an output of shape [B] = {x1.shape[:1]}, got "
                      f"{getattr(lp, 'shape', type(lp).__name__)}")
-  _check_field_output(b, x1, jnp.asarray(t1, x1.dtype), "b", "ode_log_likelihood")
+  check_field_output(b, x1, jnp.asarray(t1, x1.dtype), "b", "ode_log_likelihood")
   probe = None
   if hutchinson_key is not None:
-    _check_key(hutchinson_key, "hutchinson_key", "ode_log_likelihood")
+    check_key(hutchinson_key, "hutchinson_key", "ode_log_likelihood")
     probe = jax.random.rademacher(hutchinson_key, x1.shape, x1.dtype)
   d = x1.shape[1]
 

@@ -38,8 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kernels.common.checks import check_in_range, is_concrete
-from models.common.diffusion import _check_key
+from kernels.common.checks import check_in_range, check_key, is_concrete
 from models.radd.process import Noise, check_mask_id, check_noise, check_tokens, mask_tokens, score_scale
 
 Array = jax.Array
@@ -57,7 +56,7 @@ def _check_common(x0: Array, mask_id: int, fn: str, key=_NO_KEY, log_cond_fn=Non
   check_mask_id(mask_id, fn)
   check_tokens(x0, "x0", fn, mask_id)
   if key is not _NO_KEY:
-    _check_key(key, "key", fn)
+    check_key(key, "key", fn)
   if not callable(log_cond_fn):
     raise TypeError(f"{fn}: log_cond_fn expected a callable x_t [B, L] -> [B, L, V], got "
                     f"{type(log_cond_fn).__name__}")

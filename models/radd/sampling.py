@@ -41,8 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kernels.common.checks import is_concrete, no_grad
-from models.common.diffusion import _check_key
+from kernels.common.checks import check_key, is_concrete, no_grad
 from models.radd.losses import check_permutations
 from models.radd.process import GeometricNoise, LogLinearNoise, Noise, check_noise, check_tokens, score_scale
 
@@ -170,7 +169,7 @@ def sample(log_cond_fn: LogCondFn, key: Array, batch_size: int, length: int, voc
     _check_positive_int(v, name, "sample")
   if not isinstance(cache, str) or cache not in CACHE_POLICIES:
     raise ValueError(f"sample: cache expected one of {CACHE_POLICIES}, got {cache!r}")
-  _check_key(key, "key", "sample")
+  check_key(key, "key", "sample")
   b, l, v = batch_size, length, vocab_size
   out = _check_log_cond_fn(log_cond_fn, b, l, v, "sample")
   q = unmask_probs(noise, num_steps, method, t_end)
@@ -217,7 +216,7 @@ def sample_ordered(log_cond_fn: LogCondFn, key: Array, batch_size: int, length: 
   """
   for name, v in (("batch_size", batch_size), ("length", length), ("vocab_size", vocab_size)):
     _check_positive_int(v, name, "sample_ordered")
-  _check_key(key, "key", "sample_ordered")
+  check_key(key, "key", "sample_ordered")
   b, l, v = batch_size, length, vocab_size
   _check_log_cond_fn(log_cond_fn, b, l, v, "sample_ordered")
   if order is None:

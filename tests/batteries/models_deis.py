@@ -171,6 +171,20 @@ BAD_INPUTS = [
         _eps, LIN, _J(X), t_min=0.0, num_steps=2), match="t_min"),
     BadInput("models.deis.reference_sample", "t_max > 1", lambda: deis.reference_sample(
         _eps, LIN, _J(X), t_max=1.2, num_steps=2), match="t_max"),
+    # experiment
+    BadInput("models.deis.sweep_samples", "unknown method", lambda: deis.sweep_samples(
+        _eps, LIN, _J(X), methods=("tab9",), grids=("uniform_t",), nfes=(2,)), match="methods"),
+    BadInput("models.deis.sweep_samples", "power_t grid", lambda: deis.sweep_samples(
+        _eps, LIN, _J(X), methods=("ddim",), grids=("power_t",), nfes=(2,)), match="grids"),
+    BadInput("models.deis.sweep_samples", "nfe 0", lambda: deis.sweep_samples(
+        _eps, LIN, _J(X), methods=("ddim",), grids=("uniform_t",), nfes=(0,)), match="nfes"),
+    BadInput("models.deis.sweep_samples", "x 1-D", lambda: deis.sweep_samples(
+        _eps, LIN, _J(X[0]), methods=("ddim",), grids=("uniform_t",), nfes=(2,)), match="x expected"),
+    BadInput("models.deis.gmm_sweep", "batch 0", lambda: deis.gmm_sweep(
+        0, batch=0, nfes=(2,), grids=("uniform_t",), methods=("ddim",), ref_steps=4, check_steps=4), match="batch"),
+    BadInput("models.deis.gmm_sweep", "t_min 0", lambda: deis.gmm_sweep(
+        0, batch=2, nfes=(2,), grids=("uniform_t",), methods=("ddim",), ref_steps=4, check_steps=4, t_min=0.0),
+        match="t_min"),
 ]
 
 _j = jit_functional   # one compile per case (tests/batteries/battery.py)
@@ -222,7 +236,11 @@ GRADIENTS = [
            match=_no("coefficients_for"), case="host table"),
 ]
 
+_SWEEP = ("grad: a host-side sweep over concrete grids returning numpy arrays and floats (differentiate "
+          "models.deis.sample, which has its own cases)")
 EXEMPT = {
+    "models.deis.sweep_samples": _SWEEP,
+    "models.deis.gmm_sweep": _SWEEP,
     "models.deis.nfe_per_step": "grad: takes a method name only (no floating input); returns a Python int",
     "models.deis.TimeMLP": "grad: the same object as models.common.diffusion.TimeMLP (re-export), differentiated "
                            "in tests/batteries/models_common.py",

@@ -161,7 +161,28 @@ GRADIENTS = [
     NoGrad("models.hopfield.recall", lambda w: H.recall(w, _PM[0], _KEY, max_sweeps=2)[0], lambda: (_W,)),
 ]
 
+BAD_INPUTS += [
+    BadInput("models.hopfield.random_patterns", "n = 0", lambda: H.random_patterns(_KEY, 0, 4), match="n"),
+    BadInput("models.hopfield.corrupt", "rank 1 patterns", lambda: H.corrupt(_KEY, _PM[0], 2, 0.1),
+             match="corrupt: patterns"),
+    BadInput("models.hopfield.corrupt", "flip > 1", lambda: H.corrupt(_KEY, _PM, 2, 1.5), match="flip"),
+    BadInput("models.hopfield.modern_retrieval", "n_queries 0",
+             lambda: H.modern_retrieval(_KEY, 1.0, n=3, d=6, n_queries=0, flip=0.1), match="n_queries"),
+    BadInput("models.hopfield.modern_retrieval", "beta 0",
+             lambda: H.modern_retrieval(_KEY, 0.0, n=3, d=6, n_queries=2, flip=0.1), match="beta"),
+    BadInput("models.hopfield.classical_retrieval", "success_overlap 0",
+             lambda: H.classical_retrieval(_KEY, n=3, d=6, n_queries=2, flip=0.1, success_overlap=0.0),
+             match="success_overlap"),
+    BadInput("models.hopfield.classical_retrieval", "max_sweeps < 0",
+             lambda: H.classical_retrieval(_KEY, n=3, d=6, n_queries=2, flip=0.1, max_sweeps=-1), match="max_sweeps"),
+]
+
+_DISCRETE = "grad: a fraction of retrieved queries from random ±1 patterns (a count: piecewise constant)"
 EXEMPT = {
+    "models.hopfield.random_patterns": "grad: samples ±1 patterns from a key; no floating input",
+    "models.hopfield.corrupt": "grad: flips a random subset of ±1 bits (a discrete choice)",
+    "models.hopfield.modern_retrieval": _DISCRETE,
+    "models.hopfield.classical_retrieval": _DISCRETE,
     "models.hopfield.HopfieldSizes": "frozen dataclass of resolved sizes returned by Hopfield.resolve_sizes "
                                      "(a result container, no computation)",
 }

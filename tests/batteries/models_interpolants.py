@@ -1,12 +1,12 @@
 """Batteries for models/interpolants (paper 24: stochastic interpolants, their losses, ODE/SDE samplers, the
-exact Gaussian-mixture fields, sample distances).
+exact Gaussian-mixture fields; the sample distances are re-exported from theory.common.stats).
 
 Gradients in float64 with a small closed-form field f(x, t) = tanh(x W)(1 + t) standing in for a network:
 the interpolant's coefficients and maps (interior t, away from t = ½ for encdec), the four losses and
 interpolant_loss in (x0, x1, W) for a fixed key (reparameterised t and z), the drifts, the ODE and the
 SDE (fixed key) in the initial points, W and ε, the divergence (second derivatives), the ODE likelihood, the
 exact fields and mixture densities in (x, t, means, covariance factors: cov = L Lᵀ keeps finite
-differences symmetric), the distances in the samples. gmm_sample is reparameterised in means and covariance
+differences symmetric). gmm_sample is reparameterised in means and covariance
 factors and NoGrad in the weights (categorical draw).
 """
 import jax
@@ -177,23 +177,24 @@ BAD_INPUTS = [
              match="dtype", error=TypeError),
     BadInput("models.interpolants.sample_times", "key", lambda: I.sample_times(jnp.ones(3), 3, 0.0, 1.0,
              jnp.float32), match="key", error=TypeError),
-    # distances
-    BadInput("models.interpolants.mmd", "bandwidth 0", lambda: I.mmd(_J(X0), _J(X1), bandwidth=0.0),
-             match="bandwidth"),
-    BadInput("models.interpolants.mmd", "one sample", lambda: I.mmd(_J(X0[:1]), _J(X1)), match="N, M >= 2"),
-    BadInput("models.interpolants.mmd", "dim mismatch", lambda: I.mmd(_J(X0), jnp.ones((2, 3))), match="x, y"),
-    BadInput("models.interpolants.sliced_wasserstein", "shape mismatch", lambda: I.sliced_wasserstein(
-        _J(X0), jnp.ones((3, 2))), match="x, y"),
-    BadInput("models.interpolants.sliced_wasserstein", "num_projections 0", lambda: I.sliced_wasserstein(
-        _J(X0), _J(X1), num_projections=0), match="num_projections"),
-    BadInput("models.interpolants.sliced_wasserstein", "3-D without key", lambda: I.sliced_wasserstein(
-        jnp.ones((2, 3)), jnp.ones((2, 3))), match="dim"),
-    BadInput("models.interpolants.projection_directions", "num 0", lambda: I.projection_directions(0, 2),
-             match="num"),
-    BadInput("models.interpolants.projection_directions", "dim 0", lambda: I.projection_directions(3, 0, KEY),
-             match="dim"),
-    BadInput("models.interpolants.projection_directions", "int dtype", lambda: I.projection_directions(
-        3, 2, dtype=jnp.int32), match="dtype", error=TypeError),
+    # experiment
+    BadInput("models.interpolants.density_sampler", "unknown", lambda: I.density_sampler("moons"), match="name"),
+    BadInput("models.interpolants.checkerboard", "n 0", lambda: I.checkerboard(KEY, 0), match="n expected"),
+    BadInput("models.interpolants.off_checkerboard", "3-D points", lambda: I.off_checkerboard(np.ones((2, 3))),
+             match="x expected"),
+    BadInput("models.interpolants.noise_floor", "pairs 1", lambda: I.noise_floor(I.checkerboard, 4, KEY, pairs=1),
+             match="pairs"),
+    BadInput("models.interpolants.noise_floor", "target", lambda: I.noise_floor(None, 4, KEY), match="target",
+             error=TypeError),
+    BadInput("models.interpolants.eps_sweep", "negative eps", lambda: I.eps_sweep(
+        _f, _f, I.checkerboard, I.checkerboard, KEY, eps=(-0.1,), n=4, reps=1, num_steps=2), match="eps"),
+    BadInput("models.interpolants.eps_sweep", "method", lambda: I.eps_sweep(
+        _f, _f, I.checkerboard, I.checkerboard, KEY, eps=(0.0,), n=4, reps=1, num_steps=2, method="rk4"),
+        match="method"),
+    BadInput("models.interpolants.exact_transport", "interp", lambda: I.exact_transport(
+        "linear", _STD, _STD, KEY, n=4, reps=1, num_steps=2), match="interp", error=TypeError),
+    BadInput("models.interpolants.exact_transport", "reps 0", lambda: I.exact_transport(
+        LINEAR, _STD, _STD, KEY, n=4, reps=0, num_steps=2), match="reps"),
 ]
 
 
@@ -256,12 +257,21 @@ GRADIENTS = [
            lambda: (WTS,), match="gmm_sample.*not differentiable", case="categorical draw in weights"),
     Grad("models.interpolants.ring_mixture", _j(lambda r, s, p: I.ring_mixture(3, r, s, phase=p)),
          lambda: (np.asarray(2.0), np.asarray(0.3), np.asarray(0.1)), case="in radius, std, phase", modes=R),
-    Grad("models.interpolants.mmd", _j(lambda x, y, h: I.mmd(x, y, bandwidth=h)), lambda: (X0, X1, np.asarray(0.8)),
-         case="in x, y, bandwidth", modes=R),
-    Grad("models.interpolants.sliced_wasserstein", _j(lambda x, y: I.sliced_wasserstein(x, y, num_projections=4)),
-         lambda: (X0, X1), case="in x, y (no ties)", modes=R),
 ]
 
+_STATS = "re-exported from theory.common.stats (battery: tests/batteries/theory_common_stats.py)"
 EXEMPT = {
-    "models.interpolants.projection_directions": "grad: integer inputs (num, dim) and a PRNG key only",
+    "models.interpolants.mmd": _STATS,
+    "models.interpolants.projection_directions": _STATS,
+    "models.interpolants.sliced_wasserstein": _STATS,
+    "models.interpolants.ring8": "a fixed mixture: no arguments (ring_mixture has the cases)",
+    "models.interpolants.mix4": "a fixed mixture: no arguments (GaussianMixture, gmm_sample have the cases)",
+    "models.interpolants.checkerboard": "grad: a uniform draw from a key and a count; no floating input",
+    "models.interpolants.density_sampler": "grad: takes a density name; returns a sampler",
+    "models.interpolants.off_checkerboard": "grad: a fraction of points in a set (piecewise constant)",
+    "models.interpolants.noise_floor": "grad: host-side SW₂ of fresh draws, returns floats",
+    "models.interpolants.eps_sweep": ("grad: host-side sweep returning floats and numpy samples (sde_sample has "
+                                      "its Grad cases)"),
+    "models.interpolants.exact_transport": ("grad: host-side check returning floats (exact_fields, ode_sample, "
+                                            "sde_sample, ode_log_likelihood have their Grad cases)"),
 }

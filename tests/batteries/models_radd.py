@@ -186,6 +186,21 @@ BAD_INPUTS = [
              match="length"),
     BadInput("models.radd.sample_ordered", "log_cond_fn output", lambda: radd.sample_ordered(_wrong, KEY, 2, L, V),
              match="log_cond_fn"),
+    # experiment
+    BadInput("models.radd.sequence_loss", "unknown loss", lambda: radd.sequence_loss(
+        "dse", _uniform, KEY, _J(X0), V, 1e-3, 1e-3), match="name"),
+    BadInput("models.radd.nfe_sweep", "lengths empty", lambda: radd.nfe_sweep(
+        _uniform, V, LLN, lengths=(), steps=(4,), batch=2), match="lengths"),
+    BadInput("models.radd.nfe_sweep", "log_cond_fn", lambda: radd.nfe_sweep(
+        None, V, LLN, lengths=(L,), steps=(4,), batch=2), match="log_cond_fn", error=TypeError),
+    BadInput("models.radd.sampling_time", "num_steps 0", lambda: radd.sampling_time(
+        _uniform, KEY, L, V, LLN, num_steps=0), match="num_steps"),
+    BadInput("models.radd.sampling_time", "key", lambda: radd.sampling_time(
+        _uniform, jnp.ones(3), L, V, LLN, num_steps=2), match="key", error=TypeError),
+    BadInput("models.radd.loss_estimates", "float windows", lambda: radd.loss_estimates(
+        _uniform, jnp.ones((2, L)), KEY, KEY, draws=1, vocab_size=V, noise_eps=1e-3, t_min=1e-3), match="windows"),
+    BadInput("models.radd.loss_estimates", "draws 0", lambda: radd.loss_estimates(
+        _uniform, _J(X0), KEY, KEY, draws=0, vocab_size=V, noise_eps=1e-3, t_min=1e-3), match="draws"),
 ]
 
 
@@ -198,6 +213,8 @@ _noise = lambda n: (lambda t: (n.total(t), n.rate(t), n.mask_prob(t)))
 _F64 = dict(dtype=jnp.float64)
 
 GRADIENTS = [
+    Grad("models.radd.sequence_loss", _j(lambda e: radd.sequence_loss("t_dce", _model(e), KEY, _J(X0), V, 1e-3, 1e-3)),
+         lambda: (E,), case="t_dce in the model's parameters", modes=("rev",)),
     Grad("models.radd.LogLinearNoise", _j(_noise(LLN)), lambda: (_T,), case="total, rate, mask_prob in t", modes=R),
     Grad("models.radd.GeometricNoise", _j(_noise(GEO)), lambda: (_T,), case="total, rate, mask_prob in t", modes=R),
     Grad("models.radd.score_scale", _j(radd.score_scale), lambda: (np.array([0.05, 1.0, 4.0]),), modes=R),
@@ -232,6 +249,11 @@ GRADIENTS = [
            match="expected_nfe: q is traced", case="host numpy"),
 ]
 
+_SWEEP = "grad: a host-side sweep of the integer-valued sampler (sample has its NoGrad case); numpy/float results"
 EXEMPT = {
     "models.radd.expected_nfe_uniform": "grad: integer inputs only",
+    "models.radd.nfe_sweep": _SWEEP,
+    "models.radd.sampling_time": "grad: wall-clock timing of the sampler; returns floats and ints",
+    "models.radd.loss_estimates": ("grad: host-side evaluation returning numpy arrays; the bounds it averages "
+                                   "(lambda_dce_loss, t_dce_loss, t_dse_loss, k_dce_loss, ao_arm_nll) have Grad cases"),
 }

@@ -32,6 +32,18 @@ def _checked(fun, *args):
 
 
 BAD_INPUTS = [
+    BadInput("theory.dp_continual.seeded_stream", "negative seed", lambda: D.seeded_stream(-1, 4, 1),
+             match="seeded_stream: seed"),
+    BadInput("theory.dp_continual.counting_errors", "int key", lambda: D.counting_errors(0, X, 1.0, 1e-6, 2),
+             match="counting_errors: key", error=TypeError),
+    BadInput("theory.dp_continual.counting_errors", "delta 0", lambda: D.counting_errors(KEY, X, 1.0, 0.0, 2),
+             match="counting_errors: delta"),
+    BadInput("theory.dp_continual.svt_errors", "reps 0", lambda: D.svt_errors(KEY, X, 1.0, 1e-6, 0),
+             match="svt_errors: reps"),
+    BadInput("theory.dp_continual.tree_column_errors", "dims beyond the stream", lambda: D.tree_column_errors(
+        KEY, X, 1.0, 1e-5, (3,), 2), match="tree_column_errors: dims"),
+    BadInput("theory.dp_continual.crossover_dimension", "shapes", lambda: D.crossover_dimension(
+        (1, 2), (1.0,), 1.0), match="crossover_dimension: dims, tree_error"),
     BadInput("theory.dp_continual.check_stream", "above 1", lambda: D.check_stream(np.array([[0.0], [2.0]])),
              match=r"check_stream: stream.*index \(1, 0\)"),
     BadInput("theory.dp_continual.check_stream", "NaN", lambda: D.check_stream(np.array([0.0, np.nan])),
@@ -181,6 +193,11 @@ GRADIENTS = [
 ]
 
 EXEMPT = {
+    "theory.dp_continual.seeded_stream": "grad: integer inputs only (seed, horizon, dim)",
+    "theory.dp_continual.counting_errors": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+    "theory.dp_continual.svt_errors": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+    "theory.dp_continual.tree_column_errors": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+    "theory.dp_continual.crossover_dimension": "grad: host-side float64 interpolation of finished measurements",
     "theory.dp_continual.num_levels": "grad: integer inputs only",
     "theory.dp_continual.node_l1_sensitivity": "grad: integer inputs only",
     "theory.dp_continual.node_l2_sensitivity": "grad: integer inputs only",

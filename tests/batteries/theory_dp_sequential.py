@@ -23,6 +23,20 @@ f = np.float64
 ELL = np.array([-1.5, 0.3, 2.0])
 
 BAD_INPUTS = [
+    BadInput("theory.dp_sequential.continuous_runs", "no epsilons", lambda: D.continuous_runs(0, 2, 4, 1.0, []),
+             match="continuous_runs: epsilons"),
+    BadInput("theory.dp_sequential.llr_growth", "shapes", lambda: D.llr_growth(np.arange(2, 6), np.zeros((3, 5)), 2),
+             match="llr_growth: n, llr"),
+    BadInput("theory.dp_sequential.first_report_tail", "horizon 5", lambda: D.first_report_tail(5, 1.0, 1.0),
+             match="first_report_tail: horizon"),
+    BadInput("theory.dp_sequential.emergent_threshold", "p 0.4", lambda: D.emergent_threshold(KEY, 0.4, 1.0),
+             match="simulate_paths: p"),
+    BadInput("theory.dp_sequential.switch_point_bisection", "steps 0", lambda: D.switch_point_bisection(
+        KEY, 0.7, 1.158, 3, 0), match="switch_point_bisection: steps"),
+    BadInput("theory.dp_sequential.cascade_frequency", "epsilon 0", lambda: D.cascade_frequency(KEY, 0.7, 0.0, 4),
+             match="simulate_paths: epsilon"),
+    BadInput("theory.dp_sequential.stopping_cell", "threshold -1", lambda: D.stopping_cell(KEY, -1.0, 4, 1.0, 1.0, 5),
+             match="bellman_stopping_time: threshold"),
     BadInput("theory.dp_sequential.decision_threshold", "sigma 0", lambda: D.decision_threshold(ELL, 0.0),
              match="decision_threshold: sigma"),
     BadInput("theory.dp_sequential.decision_threshold", "str ell", lambda: D.decision_threshold(np.array(["a"]), 1.0),
@@ -134,4 +148,12 @@ GRADIENTS = [
     Grad("theory.dp_sequential.switch_points", lambda p: D.switch_points(p, 5), lambda: (f(0.7),)),
 ]
 
-EXEMPT = {}
+EXEMPT = {
+    "theory.dp_sequential.continuous_runs": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+    "theory.dp_sequential.llr_growth": "grad: host-side least-squares summary of finished runs (numpy)",
+    "theory.dp_sequential.first_report_tail": "grad: host-side summary (slopes, partial sums) of the exact law",
+    "theory.dp_sequential.emergent_threshold": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+    "theory.dp_sequential.switch_point_bisection": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+    "theory.dp_sequential.cascade_frequency": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+    "theory.dp_sequential.stopping_cell": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+}

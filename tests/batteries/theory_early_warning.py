@@ -176,7 +176,29 @@ GRADIENTS = [
     NoGrad("theory.early_warning.ibm_equilibria", E.ibm_equilibria, lambda: (150.0,)),
 ]
 
+_XS = np.zeros((2, 10))
+BAD_INPUTS += [
+    BadInput("theory.early_warning.ramp_data", "n_rec 1", lambda: E.ramp_data(_KEY, 1, 2), match="n_rec"),
+    BadInput("theory.early_warning.ramp_data", "sigma < 0", lambda: E.ramp_data(_KEY, 5, 2, sigma=-1.0),
+             match="sigma"),
+    BadInput("theory.early_warning.shift_data", "monostable c", lambda: E.shift_data(_KEY, 5, 2, c=1.0),
+             match="shift_data: c"),
+    BadInput("theory.early_warning.shift_data", "reps 0", lambda: E.shift_data(_KEY, 5, 0), match="reps"),
+    BadInput("theory.early_warning.selection_windows", "float shifted",
+             lambda: E.selection_windows(_XS, np.zeros(2), np.zeros(2, int), 3, 0, 0), match="shifted"),
+    BadInput("theory.early_warning.selection_windows", "negative gap",
+             lambda: E.selection_windows(_XS, np.zeros(2, bool), np.zeros(2, int), 3, -1, 0), match="gap"),
+    BadInput("theory.early_warning.textbook_tau_pvalue", "tau > 1", lambda: E.textbook_tau_pvalue(1.2, 10),
+             match="tau"),
+    BadInput("theory.early_warning.textbook_tau_pvalue", "n = 1", lambda: E.textbook_tau_pvalue(0.1, 1), match="n"),
+]
+
+_HOST = "grad: host-side experiment driver (numpy out); differentiate the simulators it calls instead"
 EXEMPT = {
+    "theory.early_warning.ramp_data": _HOST,
+    "theory.early_warning.shift_data": _HOST,
+    "theory.early_warning.selection_windows": "grad: host-side selection of windows by integer crossing times",
+    "theory.early_warning.textbook_tau_pvalue": "grad: host (numpy) p-value of a rank statistic",
     "theory.early_warning.lsn_feasible": "grad: returns a bool feasibility flag (no floating output to "
                                          "differentiate; jax.grad refuses bool outputs)",
 }

@@ -98,7 +98,11 @@ BAD_INPUTS = [
     BadInput("theory.moe.loglog_slope", "negative errors", lambda: M.loglog_slope(NS, -ERR), match="errors"),
     BadInput("theory.moe.loglog_slope", "level", lambda: M.loglog_slope(NS, ERR, level=1.5), match="level"),
     BadInput("theory.moe.loglog_slope", "ns <= 0", lambda: M.loglog_slope(np.array([0.0, 1.0, 2.0]), ERR),
-             match="ns"),
+             match="x: expected"),
+    BadInput("theory.moe.rate_errors", "not a SweepResult", lambda: M.rate_errors([], P, "softmax"),
+             error=TypeError, match="res: expected a SweepResult"),
+    BadInput("theory.moe.ridge_errors", "not a SweepResult", lambda: M.ridge_errors(None, P),
+             error=TypeError, match="res: expected a SweepResult"),
     BadInput("theory.moe.atom_groups", "gate name", lambda: M.atom_groups("relu"), match="gate"),
     BadInput("theory.moe.atom_groups", "ratio without temperature", lambda: M.atom_groups("softmax", True),
              match="ratio"),
@@ -179,6 +183,8 @@ GRADIENTS = [
 ]
 
 EXEMPT = {
+    "theory.moe.rate_errors": "grad: a host-side numpy summary of a SweepResult of EM fits (no array argument)",
+    "theory.moe.ridge_errors": "grad: a host-side numpy summary of a SweepResult of EM fits (no array argument)",
     "theory.moe.check_gate": "grad: no floating inputs (a gate name and ints); returns None",
     "theory.moe.check_params": "grad: a shape check returning Python ints (k, d)",
     "theory.moe.atom_groups": "grad: takes a gate name, returns group names",

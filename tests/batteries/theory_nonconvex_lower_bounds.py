@@ -17,6 +17,14 @@ _CH1 = N.unit_chain(1)
 _U1 = np.array([[0.6], [0.0], [-0.8]])                         # [3, 1], unit column
 
 BAD_INPUTS = [
+    BadInput(_P + "epsilon_for_length", "length 0", lambda: N.epsilon_for_length(1.0, 1.0, 0),
+             match="epsilon_for_length: length"),
+    BadInput(_P + "gd_chain_run", "epsilon 0", lambda: N.gd_chain_run(1.0, 1.0, 0.0), match="gd_chain_run: epsilon"),
+    BadInput(_P + "prober_run", "p 1.5", lambda: N.prober_run(_KEY, 3, 1.5, 4), match="prober_run: p"),
+    BadInput(_P + "sgd_chain_run", "int key", lambda: N.sgd_chain_run(0, 0.01, 1.0, 4), match="sgd_chain_run: key",
+             error=TypeError),
+    BadInput(_P + "rotated_comparison", "d below T", lambda: N.rotated_comparison(_KEY, 3, (2,), 10, 0.5, 2),
+             match="rotated_comparison: dims"),
     BadInput(_P + "psi", "int dtype", lambda: N.psi(np.arange(3)), match=r"psi: x.*floating"),
     BadInput(_P + "phi", "int dtype", lambda: N.phi(np.arange(3)), match=r"phi: x.*floating"),
     BadInput(_P + "hard_value", "scalar", lambda: N.hard_value(np.float64(1.0)), match=r"x: expected shape"),
@@ -117,6 +125,11 @@ GRADIENTS = [
 ]
 
 EXEMPT = {
+    _P + "epsilon_for_length": "grad: host-side float64 set-up of a run (Python numbers)",
+    _P + "gd_chain_run": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+    _P + "prober_run": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+    _P + "sgd_chain_run": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
+    _P + "rotated_comparison": "grad: host-side experiment returning numpy summaries of sampled runs (counts, maxima, fitted slopes)",
     _P + "random_orthonormal": "grad: integer inputs only (key, d, T)",
     _P + "unit_chain": "grad: integer inputs only",
 }

@@ -80,6 +80,23 @@ BAD_INPUTS = [
     BadInput("theory.paging.load_trace", "missing file", lambda: P.load_trace("/nonexistent/trace.txt"),
              match="path"),
     BadInput("theory.paging.load_trace", "not a path", lambda: P.load_trace(3), match="path", error=TypeError),
+    BadInput("theory.paging.workload", "unknown name", lambda: P.workload("scan", _KEY, 8, 6, 2), match="name"),
+    BadInput("theory.paging.workload", "k = 0", lambda: P.workload("zipf", _KEY, 8, 6, 0), match="workload: k"),
+    BadInput("theory.paging.max_faults_per_phase", "float faults",
+             lambda: P.max_faults_per_phase(np.ones((2, 6)), np.zeros(6, np.int32)), match="faults"),
+    BadInput("theory.paging.max_faults_per_phase", "phase length",
+             lambda: P.max_faults_per_phase(np.ones((2, 6), bool), np.zeros(5, np.int32)), match="phase"),
+    BadInput("theory.paging.slope_through_origin", "shape mismatch",
+             lambda: P.slope_through_origin(np.ones(3), np.ones(4)), match="x, y"),
+    BadInput("theory.paging.sweep", "rate > 1",
+             lambda: P.sweep(0, ks=(2,), length=8, n_pages=6, reps=1, rates=(1.5,)), match="rates"),
+    BadInput("theory.paging.sweep", "no cache size",
+             lambda: P.sweep(0, ks=(), length=8, n_pages=6, reps=1, rates=(0.0,)), match="ks"),
+    BadInput("theory.paging.sweep", "reps 0",
+             lambda: P.sweep(0, ks=(2,), length=8, n_pages=6, reps=0, rates=(0.0,)), match="reps"),
+    BadInput("theory.paging.sweep", "seed float",
+             lambda: P.sweep(0.5, ks=(2,), length=8, n_pages=6, reps=1, rates=(0.0,)), match="seed",
+             error=TypeError),
 ]
 
 GRADIENTS = [
@@ -91,6 +108,7 @@ GRADIENTS = [
            lambda: (np.float64(0.2),)),
     NoGrad("theory.paging.markov_phase", lambda a: P.markov_phase(_KEY, 8, 6, 2, 3, alpha=a),
            lambda: (np.float64(0.5),), case="no-grad alpha"),
+    NoGrad("theory.paging.workload", lambda a: P.workload("zipf", _KEY, 6, 4, 2, a), lambda: (np.float64(1.0),)),
 ]
 
 _INT = "grad: integer inputs only (page ids, bits, sizes)"
@@ -105,4 +123,7 @@ EXEMPT = {
     "theory.paging.cyclic": _INT,
     "theory.paging.follower_trap": _INT,
     "theory.paging.load_trace": "grad: reads integer page ids from a file path; no floating input",
+    "theory.paging.max_faults_per_phase": "grad: host (numpy) count of bool faults; no floating input",
+    "theory.paging.slope_through_origin": "grad: host (numpy float64) summary statistic of measured counts",
+    "theory.paging.sweep": "grad: host-side experiment over integer traces; returns Python numbers",
 }

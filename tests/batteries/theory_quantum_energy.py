@@ -14,6 +14,10 @@ _BAD_TABLE = np.array([0, 1, 1, 4], np.int32)   # a value outside [0, 4)
 _ROWS = np.array([0, 3], np.int32)              # rank-1 reduced basis of GF(2)^2 (null vector 3)
 
 BAD_INPUTS = [
+    BadInput(_P + "simon_sweep", "n above MAX_QUBITS", lambda: Q.simon_sweep(_KEY, [2, 11], 10), match="ns"),
+    BadInput(_P + "simon_sweep", "one execution", lambda: Q.simon_sweep(_KEY, [2], 1), match="reps"),
+    BadInput(_P + "collision_sweep", "float n", lambda: Q.collision_sweep(_KEY, [2.5], 10), match="ns"),
+    BadInput(_P + "collision_sweep", "reps_large 0", lambda: Q.collision_sweep(_KEY, [4], 10, 0), match="reps_large"),
     BadInput(_P + "check_params", "not EnergyParams", lambda: Q.check_params({"temperature": 300.0}),
              match="params"),
     BadInput(_P + "check_params", "negative temperature", lambda: Q.check_params(Q.EnergyParams(temperature=-1.0)),
@@ -114,6 +118,8 @@ GRADIENTS = [
 ]
 
 EXEMPT = {
+    _P + "simon_sweep": "grad: integer inputs only (key, ns, reps); returns rows of Python numbers",
+    _P + "collision_sweep": "grad: integer inputs only (key, ns, reps); returns rows of Python numbers",
     _P + "gate_count": "grad: integer inputs only",
     _P + "random_period": "grad: integer inputs only (key, n)",
     _P + "simon_oracle": "grad: integer inputs only (key, n, s)",

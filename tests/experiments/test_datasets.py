@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from experiments.datasets import load_tabular, make_bags, random_patterns, split_instances
-from experiments.metrics import mean_and_se, roc_auc
+from theory.common.stats import mean_se as mean_and_se, roc_auc
 
 
 def test_digits_bundled_and_from_user_paths(tmp_path):

@@ -2,7 +2,7 @@
 
 Oracles: numpy float64 / x87 long double arithmetic (the reference evaluator and 2^x), closed forms
 (Taylor remainder, Padé order conditions, Remez equioscillation), brute-force counts of float32 values,
-the notes' measured regression values of XLA's jnp.exp, and float64 exp for ULP errors.
+a numpy enumeration of jnp.exp's float32 errors (to check the sweep harness), and float64 exp for ULP errors.
 """
 from __future__ import annotations
 
@@ -196,15 +196,22 @@ def test_float32_range_bits_counts():
   assert count(ulp.EXP_LO, ulp.EXP_HI) == 2_237_668_968
 
 
-def test_sweep_regression_jnp_exp_top_range():
-  # Notes §3.1 (measured exhaustively, JAX 0.10.2 XLA CPU): jnp.exp on [88.0, 88.72283] has 12,520
-  # inputs >= 1 ULP and its maximum 5.51 ULP at x = 88.72167 (the clamp of n to 127).
-  if jax.default_backend() != "cpu":
-    pytest.skip("regression values are for XLA CPU")
+def test_sweep_agrees_with_a_numpy_enumeration_of_jnp_exp_top_range():
+  # The harness against a value computed here (not a value pinned to one jax release): every float32 in
+  # [88.0, EXP_HI] enumerated with numpy, jnp.exp applied to the whole array, the error measured against numpy's
+  # float64 exp in units of the float32 spacing at the reference (np.spacing), and the sweep's counts, maximum and
+  # worst input compared with that enumeration.
   s = ulp.sweep(jnp.exp, 88.0, ulp.EXP_HI, chunk_log2=16)
-  assert s.count == 94744
-  assert s.n_ge_one == 12520
-  assert abs(s.max_ulp - 5.51) < 0.01 and abs(s.worst_x - 88.72167) < 1e-4
+  lo = int(np.array(88.0, np.float32).view(np.uint32))
+  hi = int(np.array(ulp.EXP_HI, np.float32).view(np.uint32))
+  x = np.arange(lo, hi + 1, dtype=np.uint32).view(np.float32)
+  y = np.asarray(jnp.exp(jnp.asarray(x))).astype(np.float64)
+  ref = np.exp(x.astype(np.float64))
+  err = np.abs(y - ref) / np.abs(np.spacing(ref.astype(np.float32))).astype(np.float64)
+  assert s.count == x.size == 94744
+  assert s.n_ge_one == int(np.sum(err >= 1.0)) and s.n_above_half == int(np.sum(err > 0.5))
+  assert s.max_ulp == pytest.approx(float(err.max()), rel=1e-12)
+  assert s.worst_x == float(x[np.argmax(err)])
 
 
 def test_sweep_correctly_rounded_and_one_ulp_off():

@@ -560,3 +560,51 @@ def test_task_ema_matches_the_warmup_recursion():
   prod = np.prod([min(decay, (1 + k) / (10 + k)) for k in range(25)])
   assert int(count) == 25
   np.testing.assert_allclose(np.asarray(ema["w"]), p + (e0 - p) * prod, rtol=1e-5, atol=1e-6)  # float32
+
+
+# ---------------------------------------------------------------------------------------------------
+# models.deis.experiment: the sweeps of the claims.
+
+
+def test_sweep_samples_matches_the_closed_form_flow_of_gaussian_data_and_the_direct_sampler():
+  """Data N(0, s² I): ε*(x, t) = σ_t x / v_t with v_t = ᾱ_t s² + 1 − ᾱ_t (written here from the formula), and
+  the PF-ODE map from t = 1 to t_min is x ↦ x √(v_{t_min} / v_1). The sweep's RK4 converges to it, every
+  method's error falls as NFE grows, and each entry equals models.deis.sample on the same grid (the
+  sweep pads the coefficient tables: an independent path)."""
+  from models.deis import sweep_samples
+  s2, t_min = 0.25, 1e-3
+  with x64():
+    sched = D.VPSchedule("linear", B0, B1)
+    abar = lambda t: math.exp(-0.5 * t * t * (B1 - B0) - t * B0)
+    eps = lambda x, t: jnp.sqrt(1 - sched.alpha_bar(t)) * x / (sched.alpha_bar(t) * s2 + 1 - sched.alpha_bar(t))
+    x = jax.random.normal(jax.random.PRNGKey(0), (6, 2), jnp.float64)
+    v = lambda t: abar(t) * s2 + 1 - abar(t)
+    exact = np.asarray(x) * math.sqrt(v(t_min) / v(1.0))
+    out = sweep_samples(eps, sched, x, methods=("euler_t", "ddim", "tab2", "rk4"), grids=("log_rho",),
+                        nfes=(4, 16, 256), t_min=t_min)
+    for m in ("euler_t", "ddim", "tab2", "rk4"):
+      errs = [np.abs(out[(m, "log_rho", n)][0] - exact).max() for n in (4, 16, 256) if (m, "log_rho", n) in out]
+      assert all(b < a for a, b in zip(errs, errs[1:])), (m, errs)
+    assert ("rk4", "log_rho", 4) in out and out[("rk4", "log_rho", 4)][1] == 4   # one RK4 step = 4 NFE
+    assert np.abs(out[("rk4", "log_rho", 256)][0] - exact).max() < 1e-5   # 64 RK4 steps
+    ts = np.asarray(D.time_grid(sched, 16, "log_rho", t_min=t_min, dtype=jnp.float64))
+    for m in ("ddim", "tab2", "euler_t"):
+      np.testing.assert_allclose(out[(m, "log_rho", 16)][0], np.asarray(sample(eps, sched, x, ts, m)), rtol=0,
+                                 atol=1e-12)
+  with pytest.raises(ValueError, match="sweep_samples: methods"):
+    sweep_samples(eps, sched, x, methods=("heun",), grids=("log_rho",), nfes=(4,))
+
+
+def test_gmm_sweep_reference_is_accurate_and_errors_shrink_with_nfe():
+  """The benchmark's reference agrees with the independent PF-ODE solve far below the sampler errors, and
+  the errors (mean ± s.e. over x_T) fall with NFE; actual NFE is reported for RK."""
+  from models.deis import gmm_sweep
+  s = gmm_sweep(0, batch=8, nfes=(6, 24), grids=("log_rho",), methods=("ddim", "rk_heun"), ref_steps=200,
+                check_steps=400, sample_nfe=6, sample_grid="log_rho")
+  e = s["errors"]
+  assert s["ref_err"] < 1e-3 * min(v[0] for v in e.values())
+  for m in ("ddim", "rk_heun"):
+    assert e[(m, "log_rho", 24)][0] < e[(m, "log_rho", 6)][0]
+    assert 0 < e[(m, "log_rho", 24)][1] < e[(m, "log_rho", 24)][0]
+  assert e[("rk_heun", "log_rho", 6)][2] == 6 and set(s["samples"]) == {"ddim", "rk_heun"}
+  assert s["ref"].shape == (8, 2)

@@ -745,3 +745,41 @@ def test_iterate_is_differentiable_in_both_modes_like_iterate_scan():
     np.testing.assert_allclose(np.asarray(tangent), fd, rtol=0, atol=1e-8)
     cot = jax.grad(lambda a: jnp.sum(exact(a) * v))(xi_j)
     np.testing.assert_allclose(float(jnp.sum(cot * v)), float(np.sum(fd * np.asarray(v))), rtol=1e-7)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The retrieval experiment (models.hopfield.experiment).
+
+
+def test_corrupt_flips_exactly_the_requested_bits_of_a_stored_pattern():
+  from models.hopfield import corrupt, random_patterns
+  x = random_patterns(jax.random.PRNGKey(1), 5, 40)
+  assert set(np.unique(np.asarray(x))) == {-1.0, 1.0}
+  targets, queries = corrupt(jax.random.PRNGKey(2), x, 64, 0.1)
+  t, q, xs = np.asarray(targets), np.asarray(queries), np.asarray(x)
+  assert all(any((row == p).all() for p in xs) for row in t)      # every target is a stored pattern
+  np.testing.assert_array_equal((t != q).sum(1), np.full(64, 4))  # round(0.1 * 40) bits flipped each
+
+
+def test_modern_retrieval_against_a_float64_numpy_update_and_both_beta_limits():
+  """Same keys, an independent numpy softmax update: success, error and participation agree; β → 0 averages
+  globally (participation → N) and large β retrieves at a load where the classical network cannot."""
+  from models.hopfield import classical_retrieval, corrupt, modern_retrieval, random_patterns
+  n, d, nq, flip, beta = 48, 24, 32, 0.1, 0.15   # small β: a partial retrieval, errors well above float32 noise
+  key = jax.random.PRNGKey(5)
+  s, err, pr = modern_retrieval(key, beta, n=n, d=d, n_queries=nq, flip=flip)
+  kp, kq = jax.random.split(key)
+  x = random_patterns(kp, n, d)
+  targets, queries = (np.asarray(v, np.float64) for v in corrupt(kq, x, nq, flip))
+  xs = np.asarray(x, np.float64)
+  logits = beta * queries @ xs.T
+  p = np.exp(logits - logits.max(1, keepdims=True))
+  p /= p.sum(1, keepdims=True)
+  out = p @ xs
+  np.testing.assert_allclose(float(s), np.mean(np.mean(np.sign(out) == targets, 1) >= 0.95), atol=1e-6)
+  np.testing.assert_allclose(float(err), np.mean(np.linalg.norm(out - targets, axis=1) / np.sqrt(d)), rtol=1e-4)
+  np.testing.assert_allclose(float(pr), np.mean(1 / np.sum(p ** 2, 1) / n), rtol=1e-4)
+  assert float(modern_retrieval(key, 1e-6, n=n, d=d, n_queries=nq, flip=flip)[2]) > 0.999
+  load = dict(n=n, d=d, n_queries=nq, flip=flip)                  # N/d = 2, far beyond 0.14 (one compilation)
+  assert float(modern_retrieval(key, 8.0, **load)[0]) == 1.0
+  assert float(classical_retrieval(key, **load)) < 0.2

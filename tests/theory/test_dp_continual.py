@@ -438,3 +438,75 @@ def test_value_checks_under_jit_are_checkify_checks():
   assert err.get() is None
   err, _ = checkify.checkify(jax.jit(dc.tree_error_variance))(jnp.array([0, 1, 2]), 1.0)
   assert "tree_error_variance: t" in str(err.get())
+
+
+# ---------------------------------------------------------------------------------------------------
+# experiment.py: the claims' replicated errors and the crossover dimension.
+
+
+def test_counting_errors_batch_fresh_and_per_t_variance_match_closed_forms():
+  T, eps, reps = 16, 1.0, 3000
+  x = dc.seeded_stream(3, T, 1)
+  assert x.shape == (T, 1) and set(np.unique(np.asarray(x))) <= {0.0, 1.0}
+  errs, sq = dc.counting_errors(jax.random.PRNGKey(5), x, eps, 1e-6, reps)
+  assert errs.shape == (reps, 5) and sq.shape == (reps, T) and np.all(errs >= 0)
+  mean, se = errs.mean(0), errs.std(0, ddof=1) / math.sqrt(reps)
+  # batch: |Lap(1/ε)| has mean 1/ε; fresh: max over t of T i.i.d. |Lap(T/ε)| has mean (T/ε) H_T
+  assert abs(mean[4] - 1 / eps) <= Z * se[4]
+  assert abs(mean[3] - T / eps * np.sum(1.0 / np.arange(1, T + 1))) <= Z * se[3]
+  # Laplace tree: E[(ŷ_t − S_t)²] = popcount(t) · 2b², b = (L + 1)/ε
+  b = (T.bit_length()) / eps
+  pred = np.array([bin(t).count("1") for t in range(1, T + 1)]) * 2 * b * b
+  msq, msq_se = sq.mean(0), sq.std(0, ddof=1) / math.sqrt(reps)
+  assert np.all(np.abs(msq - pred) <= Z * msq_se)
+  # the tree's max-over-t error column is the max of the per-t errors of the same draws
+  np.testing.assert_allclose(errs[:, 0] ** 2, sq.max(1), rtol=1e-5)
+
+
+def test_svt_errors_are_those_of_the_public_mechanism_and_batch_is_laplace():
+  T, reps, eps, delta = 32, 400, 1.0, 1e-6
+  x = dc.seeded_stream(1, T, 3)
+  key = jax.random.PRNGKey(8)
+  e, b, u, prm = dc.svt_errors(key, x, eps, delta, reps)
+  assert prm == dc.svt_parameters(T, eps, delta)
+  assert np.all(u <= prm.max_updates) and np.all(u >= 0)
+  f = np.asarray(dc.max_sum(x))
+  for r, k in enumerate(jax.random.split(key, reps)[:2]):
+    k1, _ = jax.random.split(k)
+    rel, _ = dc.svt_max_sum(k1, x, eps, delta)
+    assert e[r] == pytest.approx(float(np.max(np.abs(np.asarray(rel.value) - f))), rel=1e-6)
+    assert u[r] == int(rel.updates)
+  assert abs(b.mean() - 1 / eps) <= Z * b.std(ddof=1) / math.sqrt(reps)
+
+
+def test_tree_column_errors_match_the_public_trees_and_the_one_node_closed_form():
+  eps, delta = 1.0, 1e-5
+  x = dc.seeded_stream(2, 8, 4)
+  key = jax.random.PRNGKey(9)
+  errs = dc.tree_column_errors(key, x, eps, delta, (1, 4), 2)
+  s = np.cumsum(np.asarray(x), axis=0)
+  for r, k in enumerate(jax.random.split(key, 2)):
+    for i, d in enumerate((1, 4)):
+      scale = dc.tree_calibration(8, d, eps, delta, "gaussian").scale
+      est = np.asarray(dc.tree_prefix_sums(jax.random.fold_in(k, i), x[:, :d], float(np.float32(scale)), "gaussian"))
+      assert errs[r, i] == pytest.approx(float(np.max(np.abs(est.max(1) - s[:, :d].max(1)))), rel=1e-5, abs=1e-5)
+  # T = 1, d = 1: one node, the error is |σ z| with mean σ √(2/π)
+  reps = 4000
+  one = dc.tree_column_errors(jax.random.PRNGKey(4), np.ones((1, 1)), eps, delta, [1], reps)[:, 0]
+  sigma = dc.tree_calibration(1, 1, eps, delta, "gaussian").scale
+  assert abs(one.mean() - sigma * math.sqrt(2 / math.pi)) <= Z * one.std(ddof=1) / math.sqrt(reps)
+
+
+def test_crossover_dimension_of_exact_power_laws():
+  tree = lambda d: 10.0 * np.sqrt(np.asarray(d, float))
+  ds = (1, 8, 64, 512)
+  d_star, ex = dc.crossover_dimension(ds, tree(ds), 10 * math.sqrt(20.0))
+  assert d_star == pytest.approx(20.0, rel=1e-12) and not ex
+  d_star, ex = dc.crossover_dimension((1, 4), tree((1, 4)), 100.0)        # beyond the grid: extrapolated
+  assert d_star == pytest.approx(100.0, rel=1e-12) and ex
+  d_star, ex = dc.crossover_dimension((4, 16), tree((4, 16)), 10.0)       # below the grid
+  assert d_star == pytest.approx(1.0, rel=1e-12) and ex
+  with pytest.raises(ValueError, match="crossover_dimension: dims, tree_error"):
+    dc.crossover_dimension((4, 2), (1.0, 2.0), 1.0)
+  with pytest.raises(ValueError, match="crossover_dimension: svt_error"):
+    dc.crossover_dimension((1, 2), (1.0, 2.0), -1.0)

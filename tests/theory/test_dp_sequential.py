@@ -360,3 +360,63 @@ def test_simulators_refuse_differentiation_and_run_under_jit():
     # a traced σ without differentiation is fine: same paths as the Python number
     traced = jax.jit(lambda s: D.simulate_paths(key, 2, 6, s, 0.5).llr)(jnp.float64(1.0))
   np.testing.assert_array_equal(np.asarray(traced), np.asarray(D.simulate_paths(key, 2, 6, 1.0, 0.5).llr))
+
+
+# ---------------------------------------------------------------------------------------------------
+# experiment.py: the claims' experiments.
+
+
+def test_continuous_runs_are_the_simulator_with_one_seed_per_epsilon():
+  # the shapes of the simulator fixtures above (one compilation)
+  n, runs = D.continuous_runs(2, PATHS, AGENTS, 1.0, [2.0, math.inf])
+  np.testing.assert_array_equal(n, np.arange(1, AGENTS + 1))
+  assert list(runs) == [2.0, math.inf] and runs[2.0].llr.shape == (PATHS, AGENTS)
+  direct = D.simulate_paths(jax.random.PRNGKey(2001), PATHS, AGENTS, 1.0, math.inf)
+  np.testing.assert_array_equal(runs[math.inf].llr, np.asarray(direct.llr))
+  with pytest.raises(ValueError, match="continuous_runs: epsilons"):
+    D.continuous_runs(0, 3, 20, 1.0, [])
+
+
+def test_llr_growth_of_exact_log_and_sqrt_log_curves():
+  n = np.arange(10, 2001, 10)
+  offsets = np.array([[0.0], [0.3], [-1.2]])
+  g = D.llr_growth(n, 3.0 * np.log(n)[None] + offsets, fit_from=100)
+  assert g["slope"] == pytest.approx(3.0, abs=1e-9) and g["slope_se"] == pytest.approx(0.0, abs=1e-9)
+  np.testing.assert_allclose(g["mean"], 3.0 * np.log(n) - 0.3, atol=1e-12)
+  flat = D.llr_growth(n, np.repeat(2.0 * np.sqrt(np.log(n))[None], 2, 0), fit_from=100)
+  assert flat["flat_ratio"] == pytest.approx(1.0, abs=1e-12)
+  with pytest.raises(ValueError, match="llr_growth: n, llr"):
+    D.llr_growth(n, np.zeros((1, n.size)), fit_from=100)
+
+
+def test_first_report_tail_exponent_and_nonprivate_divergence():
+  r = D.first_report_tail(10**4, 1.0, 1.0)
+  assert abs(-r["slope"] - r["h"]) <= 0.05 * r["h"] and r["slope"] < -1 and math.isfinite(r["tail"])
+  assert r["mean"] >= r["mean_k1"] >= 1.0      # Σ_{k ≤ K} P(τ > k) ≥ P(τ > 0) = 1, increasing in K
+  np_ = D.first_report_tail(10**4, 1.0, math.inf)
+  assert np_["slope"] > -1 and np_["k_s_ratio"] > 1 and np_["tail"] == math.inf
+
+
+def test_switch_point_bisection_finds_the_tabulated_switch_point():
+  key = jax.random.PRNGKey(3)
+  pred = float(Bn.switch_points(0.7, 3)[0])
+  r = D.switch_point_bisection(key, 0.7, pred, 3, steps=6)
+  assert r["low_threshold"] >= 3 and r["high_threshold"] <= 2
+  assert abs(r["measured"] - pred) <= r["width"] and abs(r["measured"] - 1.158) <= r["width"] + 5e-4
+  miss = D.switch_point_bisection(key, 0.7, 3.0, 3, steps=2)       # no change of threshold in [2.7, 3.3]
+  assert math.isnan(miss["measured"])
+  with pytest.raises(ValueError, match="switch_point_bisection: width"):
+    D.switch_point_bisection(key, 0.7, pred, 3, steps=2, width=1.5)
+
+
+def test_cascade_frequency_is_the_gamblers_ruin_probability():
+  paths, p, eps = 4000, 0.7, 1.5           # the shapes of the cascade test above (one compilation)
+  r = D.cascade_frequency(jax.random.PRNGKey(4), p, eps, paths, n_agents=300)
+  q = Bn.correct_cascade_probability(eps, p)
+  assert r["all_formed"] and abs(r["correct"] - q) <= Z * math.sqrt(q * (1 - q) / paths)
+
+
+def test_stopping_cell_monte_carlo_matches_bellman():
+  # the shapes of test_bellman_matches_monte_carlo (one compilation), another key
+  c = D.stopping_cell(jax.random.PRNGKey(6), 2.0, 20000, 1.0, 1.0, 1601, cap=100_000)
+  assert c["stopped"] == 1.0 and abs(c["mc_mean"] - c["bellman"]) <= Z * c["mc_se"] + c["grid_error"]

@@ -527,3 +527,49 @@ def test_derivatives_exist_only_where_they_are_not_silent_zeros():
     for f in refuse:
       with pytest.raises(TypeError, match="not differentiable"):
         jax.grad(lambda v: jnp.sum(f(v)))(x)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The experiment drivers (theory.early_warning.experiment).
+
+
+def test_textbook_tau_pvalue_matches_scipy_asymptotic_kendall_test():
+  from scipy import stats
+  rng = np.random.default_rng(20)
+  for n in (10, 57):
+    x, y = rng.normal(size=n), rng.normal(size=n) + 0.3 * np.arange(n) / n
+    res = stats.kendalltau(x, y, method="asymptotic")
+    np.testing.assert_allclose(E.textbook_tau_pvalue(res.statistic, n), res.pvalue, rtol=1e-9)
+  with pytest.raises(ValueError, match="textbook_tau_pvalue: tau"):
+    E.textbook_tau_pvalue(1.5, 10)
+
+
+def test_selection_windows_end_gap_samples_before_the_first_crossing():
+  xs = np.arange(5 * 30, dtype=float).reshape(5, 30)
+  first = np.array([20, -1, 7, 29, -1])
+  shifted = first >= 0
+  sel, cmp_ = E.selection_windows(xs, shifted, first, 6, 2, seed=0)
+  # run 2 crosses too early (7 < 6 + 2 + 1); runs 0 and 3 give windows [first - 8, first - 2)
+  np.testing.assert_array_equal(sel, np.stack([xs[0, 12:18], xs[3, 21:27]]))
+  assert cmp_.shape == (2, 6)
+  for w, run in zip(cmp_, (1, 4)):                       # contiguous pieces of the never-shifted runs
+    assert w[0] >= xs[run, 0] and w[-1] <= xs[run, -1] and np.all(np.diff(w) == 1)
+  with pytest.raises(ValueError, match="selection_windows: length"):
+    E.selection_windows(xs, shifted, first, 30, 0, seed=0)
+
+
+def test_ramp_and_shift_data_against_equilibria():
+  """Without noise the null stays at the upper equilibrium; with noise the first crossing found is the first
+  sample below the unstable equilibrium (the middle root)."""
+  key = jax.random.PRNGKey(4)
+  ramp, null = E.ramp_data(key, 40, 2, sigma=0.0)
+  assert ramp.shape == null.shape == (2, 40)
+  np.testing.assert_allclose(null, E.may_equilibria(1.8)[-1], rtol=1e-5)
+  assert np.all(np.diff(ramp[0]) < 1e-6)                  # grazing rises: the stock only falls
+  xs, thr, shifted, first = E.shift_data(key, 300, 6, sigma=0.8)
+  assert thr == pytest.approx(E.may_equilibria(2.4)[1])
+  for i in range(6):
+    below = np.nonzero(xs[i] < thr)[0]
+    assert shifted[i] == (below.size > 0) and first[i] == (below[0] if below.size else -1)
+  with pytest.raises(ValueError, match="shift_data: c"):
+    E.shift_data(key, 10, 2, c=1.0)

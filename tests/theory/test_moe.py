@@ -392,3 +392,23 @@ def test_traced_losses_equal_the_host_evaluation_and_host_routines_refuse_tracin
       jax.grad(lambda v: M.fit_em(np.zeros((4, 1)), np.zeros(4), true._replace(b=v), "topk", 2).loglik)(true.b)
     with pytest.raises(TypeError, match="loglog_slope: .*not differentiable"):
       jax.grad(lambda v: M.loglog_slope(np.array([1.0, 2.0]), v)[0])(jnp.ones((2, 2)))
+
+
+def test_rate_and_ridge_errors_vanish_at_the_truth_and_measure_the_ridge():
+  # Oracle: fits placed by hand. At the truth every error is 0; on the likelihood-flat ridge (c beta_1, log tau +
+  # log c) the identifiable beta_1/tau term stays 0 while the ridge coordinate is |log c| exactly.
+  true = _params(TEMP)
+  cs = np.array([1.0, 2.0, 0.5])
+  fits = M.MoEParams(*(np.stack([np.asarray(v, np.float64)] * 3) for v in true))
+  fits = fits._replace(beta1=cs[:, None, None] * fits.beta1, log_tau=fits.log_tau + np.log(cs))
+  em = M.EMResult(fits, np.zeros(3), np.array([5, 7, 9]), np.zeros((3, 2)))
+  res = M.SweepResult((10, 20), [em, em._replace(params=M.MoEParams(*(np.stack([np.asarray(v, np.float64)] * 3)
+                                                                      for v in true)))], np.zeros((2, 3)))
+  r = M.ridge_errors(res, true)
+  np.testing.assert_allclose(r.ridge[0], np.abs(np.log(cs)), atol=1e-12)
+  np.testing.assert_allclose(r.ratio_gate, 0.0, atol=1e-12)
+  assert r.raw_gate[0, 0] < 1e-12 and np.all(r.raw_gate[0, 1:] > 0.1) and np.all(r.raw_gate[1] < 1e-12)
+  e = M.rate_errors(res, true, "temperature", max_iter=7)
+  np.testing.assert_allclose(e.hellinger, 0.0, atol=1e-9)      # the density is the truth's on the whole ridge
+  np.testing.assert_allclose(e.loss[1], 0.0, atol=1e-12)
+  assert e.capped == pytest.approx(4 / 6) and e.ns.tolist() == [10, 20] and e.loglik_gap.shape == (2, 3)

@@ -451,3 +451,50 @@ def test_edge_values_and_non_differentiable_outputs():
     nc.bernoulli_gradient(x, np.float64(0.5), 0.5)
   with pytest.raises(ValueError, match="p: expected a probability"):
     nc.bernoulli_gradient(x, True, jnp.asarray(1.5))
+
+
+# ---------------------------------------------------------------------------------------------------
+# experiment.py: the claims' runs.
+
+
+def test_epsilon_for_length_gives_that_chain_length():
+  for t in (1, 4, 10, 640):
+    eps = nc.epsilon_for_length(2.0, 0.5, t)
+    assert eps == pytest.approx(math.sqrt(1.0 / (48 * 152 * (t + 0.5))), rel=1e-12)
+    assert nc.scale_chain(2.0, 0.5, eps).T == t
+  with pytest.raises(ValueError, match="epsilon_for_length: length"):
+    nc.epsilon_for_length(1.0, 1.0, 0)
+
+
+def test_gd_chain_run_respects_the_zero_respecting_bound_and_gds_guarantee():
+  eps = nc.epsilon_for_length(1.0, 1.0, 4)
+  r = nc.gd_chain_run(1.0, 1.0, eps)
+  assert r["T"] == 4 and r["jump"] <= 1 and r["large"]
+  # one coordinate per query: >= T queries to reveal the chain and to reach ε; GD: <= 2ΔL/ε² iterations
+  assert r["T"] <= r["reach"] <= r["iters"] <= 2.0 / eps ** 2
+  assert r["progress"].shape == r["grad_norm"].shape == (90 * 4 + 1500 + 1,)
+
+
+def test_prober_run_is_negative_binomial():
+  T, p, reps = 3, 0.4, 3000
+  r = nc.prober_run(jax.random.PRNGKey(2), T, p, reps)
+  assert r["reached"] and abs(r["mean"] - T / p) <= 4 * r["se"] and r["ks"] <= r["dkw"]
+  assert r["var_nb"] == pytest.approx(T * (1 - p) / p ** 2, rel=1e-12)
+  assert r["times"].shape == (reps,) and np.all(np.diff(r["times"]) >= 0) and r["times"][0] >= T
+
+
+def test_sgd_chain_run_needs_at_least_t_over_p_queries():
+  eps = nc.epsilon_for_length(1.0, 1.0, 2)
+  r = nc.sgd_chain_run(jax.random.PRNGKey(3), eps, 0.5, 8)
+  assert r["T"] == 2 and r["p"] == pytest.approx(nc.stochastic_chain_probability(eps, 0.5))
+  assert r["reached"] and r["mean"] >= r["bound"] - r["tol"] and r["mean"] >= r["T"]
+
+
+def test_rotated_comparison_changes_nothing_along_u():
+  res = nc.rotated_comparison(jax.random.PRNGKey(4), 2, (5,), 400, 0.5, 2)
+  assert res["plain_iters"] > 0 and res["plain_progress"].shape == (401,) and len(res["rows"]) == 1
+  for row in res["rows"]:
+    assert row["prog_diff"] == 0 and row["n"] == res["plain_iters"] and row["off"] < 1e-9
+    assert row["sgd_maxdiff"] == 0
+  with pytest.raises(ValueError, match="rotated_comparison: dims"):
+    nc.rotated_comparison(jax.random.PRNGKey(4), 3, (2,), 400, 0.5, 2)

@@ -465,3 +465,65 @@ def test_generators_refuse_differentiation():
   for f in cases:
     with pytest.raises(TypeError, match="not differentiable"):
       jax.grad(lambda v: f(v).astype(jnp.float32).sum())(0.5)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The experiment (theory.paging.experiment).
+
+
+def test_slope_through_origin_matches_least_squares_and_its_closed_form_se():
+  rng = np.random.default_rng(8)
+  x = rng.integers(0, 20, 30).astype(float)
+  y = 3.0 * x + rng.normal(size=30)
+  b, se = P.slope_through_origin(x, y)
+  (ref,), res, _, _ = np.linalg.lstsq(x[:, None], y, rcond=None)
+  np.testing.assert_allclose(b, ref, rtol=1e-12)
+  np.testing.assert_allclose(se, np.sqrt(res[0] / 29 / np.sum(x * x)), rtol=1e-10)
+  assert np.isnan(P.slope_through_origin([0, 0], [1, 2])).all()           # no error made: no slope
+  with pytest.raises(ValueError, match="slope_through_origin: x, y"):
+    P.slope_through_origin([1, 2], [1, 2, 3])
+
+
+def test_max_faults_per_phase_matches_a_python_count():
+  rng = np.random.default_rng(9)
+  pages = random_instance(rng, 8, 60)
+  faults = rng.random((3, 60)) < 0.4
+  phase = np.asarray(P.phase_partition(pages, 3).phase)
+  want = max(n for f in faults for n in faults_per_phase(f, list(pages), 3))
+  assert P.max_faults_per_phase(faults, phase) == want
+  with pytest.raises(ValueError, match="max_faults_per_phase: phase"):
+    P.max_faults_per_phase(faults, phase[:10])
+
+
+def test_workload_generators_and_cyclic_closed_form():
+  key = jax.random.PRNGKey(3)
+  np.testing.assert_array_equal(np.asarray(P.workload("cyclic", key, 10, 50, 3)), np.arange(10) % 4)
+  for w in P.WORKLOADS:
+    pages = np.asarray(P.workload(w, key, 200, 30, 5))
+    assert pages.shape == (200,) and pages.min() >= 0 and pages.max() < 30, w
+  assert len(np.unique(np.asarray(P.workload("loop_scan", key, 200, 30, 5, )))) <= 30
+  with pytest.raises(ValueError, match="workload: name"):
+    P.workload("random", key, 10, 5, 2)
+
+
+def test_sweep_on_a_tiny_instance_against_the_dynamic_program_and_python_simulators():
+  """Each row's OPT is the brute-force DP optimum, Σc_i and LRU match the Python oracles, and with exact
+  bits (rate 0) the discard follower costs OPT with no error and no fault outside OPT's."""
+  k, t_len, n = 3, 14, 6
+  sw = P.sweep(0, ks=(k,), length=t_len, n_pages=n, reps=2, rates=(0.0, 0.5))
+  rows = sw["rows"]
+  assert [r["workload"] for r in rows] == list(P.WORKLOADS) + ["follower_trap"]
+  key = jax.random.PRNGKey(0)
+  for wi, r in enumerate(rows[:-1]):
+    pages = [int(v) for v in P.workload(r["workload"], jax.random.fold_in(key, 1000 * k + wi), t_len, n, k)]
+    assert r["opt"] == brute_force_opt(pages, k), r["workload"]
+    assert r["sum_c"] == sum(py_phase_bits_and_new(pages, k)[2])
+    assert r["base"]["lru"] == [int(py_lru(pages, k).sum())] * 2
+    exact = r["noisy"][("flip", 0.0, "discard")]
+    assert exact["cost"] == [r["opt"]] * 2 and exact["eta0"] == exact["eta1"] == [0, 0]
+    assert exact["outside_opt"] == 0
+    assert set(r["adversarial"]) == {(m, a) for m in P.ADVERSARIAL for a in P.FOLLOWERS}
+  trap_pages, _ = P.follower_trap(t_len, k)
+  assert rows[-1]["opt"] == brute_force_opt([int(v) for v in trap_pages], k)
+  with pytest.raises(ValueError, match="sweep: rates"):
+    P.sweep(0, ks=(k,), length=t_len, n_pages=n, reps=2, rates=(1.5,))

@@ -328,3 +328,16 @@ def test_expected_queries_truncation_is_exact_and_scales_to_40_bits():
   assert gap(40) < gap(20) * 2.0 ** -9
   with pytest.raises(ValueError, match="q_max"):
     Q.collision_survival(30)
+
+
+def test_sweeps_match_the_closed_forms():
+  # Oracles: the exact outcome law (uniform on s^perp), the closed-form E[R] = sum 1/(1 - 2^(i-m)) and the
+  # survival-product E[Q], each mean within 5 standard errors (closed-form sd). Shapes as in the tests above
+  # (n = 6 with 3000 executions, n = 10 with 4000 searches), so no new compile.
+  (r,) = Q.simon_sweep(jax.random.key(3), (6,), 3000)
+  assert r["n"] == 6 and r["max_prob_dev"] < 1e-12 and r["norm_dev"] < 1e-12 and r["recovered"] == 1.0
+  assert abs(r["mean"] - r["exact"]) < 5 * r["exact_sd"] / math.sqrt(r["reps"])
+  assert r["exact"] == pytest.approx(sum(1 / (1 - 2.0 ** (i - 5)) for i in range(5)))
+  (c,) = Q.collision_sweep(jax.random.key(4), (10,), 50, reps_large=4000, large_from=10)
+  assert c["reps"] == 4000 and c["recovered"] == 1.0
+  assert abs(c["mean"] - c["exact"]) < 5 * c["exact_sd"] / math.sqrt(c["reps"])

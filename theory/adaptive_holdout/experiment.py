@@ -37,7 +37,7 @@ ATTACK_MECHANISMS = ("empirical", "gaussian", "laplace", "split")
 
 
 def _check_int(name: str, value, minimum: int = 1, fn: str | None = None) -> int:
-  at = privacy._at(fn, name)
+  at = privacy.at(fn, name)
   if isinstance(value, bool) or not isinstance(value, int):
     raise TypeError(f"{at}: expected an int, got {type(value).__name__} {value!r}")
   if value < minimum:
@@ -125,7 +125,7 @@ def correlation_attack(key: Array, scale=0.0, *, n: int, k: int, mechanism: str 
   n_fresh = n if n_fresh is None else _check_int("n_fresh", n_fresh, 1, fn)
   if mechanism == "split" and n // (k + 1) < 1:
     raise ValueError(f"{fn}: k: sample splitting needs n // (k + 1) >= 1, got n={n}, k={k}")
-  scale = M._check_scalar("scale", scale, fn=fn)
+  scale = M.check_scalar("scale", scale, fn=fn)
   batch_size = _check_batch_size(batch_size, fn)
   keys = jax.random.split(key, r)
   scale = no_grad(jnp.asarray(scale, jnp.float32), f"theory.adaptive_holdout.{fn}")
@@ -228,7 +228,7 @@ def science_experiment(key: Array, *, n: int, d: int, k_grid, replications: int,
     raise ValueError(f"{fn}: noise: expected one of {M.NOISES}, got {noise!r}")
   threshold = 4.0 / math.sqrt(n) if threshold is None else threshold
   sigma = 1.0 / math.sqrt(n) if sigma is None else sigma
-  vals = {name: M._check_scalar(name, v, allow_inf=inf_ok, fn=fn) for name, v, inf_ok in (
+  vals = {name: M.check_scalar(name, v, allow_inf=inf_ok, fn=fn) for name, v, inf_ok in (
       ("threshold", threshold, True), ("sigma", sigma, False), ("budget", budget, True),
       ("signal_strength", signal_strength, False))}
   ss = vals.pop("signal_strength")   # shift = strength/√n, rounded once to float32 for Python numbers
@@ -237,5 +237,5 @@ def science_experiment(key: Array, *, n: int, d: int, k_grid, replications: int,
   one = functools.partial(
       _science_one, shift=vals["shift"], threshold=vals["threshold"],
       sigma=vals["sigma"], budget=vals["budget"], n=n, d=d, k_grid=k_grid,
-      n_signal=signal_features, noise=noise, multipliers=M._check_multipliers(multipliers, fn))
+      n_signal=signal_features, noise=noise, multipliers=M.check_multipliers(multipliers, fn))
   return jax.lax.map(one, jax.random.split(key, r), batch_size=_check_batch_size(batch_size, fn))

@@ -40,7 +40,7 @@ NOISES = ("laplace", "gaussian")
 
 
 def _check_values(name: str, values, ndim: int | None = 2, fn: str | None = None) -> Array:
-  at = privacy._at(fn, name)
+  at = privacy.at(fn, name)
   values = jnp.asarray(values)
   if not jnp.issubdtype(values.dtype, jnp.floating):
     raise TypeError(f"{at}: expected a floating array, got dtype {values.dtype}")
@@ -53,13 +53,13 @@ def _check_values(name: str, values, ndim: int | None = 2, fn: str | None = None
 
 def _check_noise(noise: str, fn: str | None = None) -> None:
   if noise not in NOISES:
-    raise ValueError(f"{privacy._at(fn, 'noise')}: expected one of {NOISES}, got {noise!r}")
+    raise ValueError(f"{privacy.at(fn, 'noise')}: expected one of {NOISES}, got {noise!r}")
 
 
-def _check_scalar(name: str, value, *, allow_inf: bool = False, fn: str | None = None):
+def check_scalar(name: str, value, *, allow_inf: bool = False, fn: str | None = None):
   """A number >= 0 (finite unless ``allow_inf``): Python numbers and concrete JAX scalars are range-checked,
   traced values pass through."""
-  return privacy._check_nonneg(name, value, allow_inf=allow_inf, fn=fn)
+  return privacy.check_nonneg(name, value, allow_inf=allow_inf, fn=fn)
 
 
 def _noise(key: Array, scale, shape, dtype, noise: str) -> Array:
@@ -97,7 +97,7 @@ def noisy_answers(key: Array, values, scale, noise: str = "laplace") -> Array:
   fn = "noisy_answers"
   values = _check_values("values", values, fn=fn)
   _check_noise(noise, fn)
-  scale = _check_scalar("scale", scale, fn=fn)
+  scale = check_scalar("scale", scale, fn=fn)
   return jnp.mean(values, -1) + _noise(key, scale, values.shape[:1], values.dtype, noise)
 
 
@@ -133,10 +133,12 @@ PAPER_MULTIPLIERS = (2.0, 4.0, 1.0)    # scales of γ, η, ξ in units of σ (Sc
 REFERENCE_MULTIPLIERS = (0.0, 1.0, 1.0)  # the authors' experiment script: no γ, η and ξ of scale σ
 
 
-def _check_multipliers(m, fn: str | None = None) -> tuple[float, float, float]:
+def check_multipliers(m, fn: str | None = None) -> tuple[float, float, float]:
+  """The Thresholdout noise multipliers (γ, η, ξ in units of σ) as three finite non-negative numbers, else a
+  ValueError naming ``fn`` (package-internal)."""
   if (not isinstance(m, (tuple, list)) or len(m) != 3
       or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v < math.inf) for v in m)):
-    raise ValueError(f"{privacy._at(fn, 'multipliers')}: expected three finite non-negative numbers (γ, η, ξ "
+    raise ValueError(f"{privacy.at(fn, 'multipliers')}: expected three finite non-negative numbers (γ, η, ξ "
                      f"scales in units of σ), got {m!r}")
   return tuple(float(v) for v in m)
 
@@ -152,10 +154,10 @@ def thresholdout_init(key: Array, threshold, sigma, budget, *, noise: str = "lap
   """
   fn = "thresholdout_init"
   _check_noise(noise, fn)
-  mg, _, _ = _check_multipliers(multipliers, fn)
-  threshold = _check_scalar("threshold", threshold, allow_inf=True, fn=fn)
-  sigma = _check_scalar("sigma", sigma, fn=fn)
-  budget = _check_scalar("budget", budget, allow_inf=True, fn=fn)
+  mg, _, _ = check_multipliers(multipliers, fn)
+  threshold = check_scalar("threshold", threshold, allow_inf=True, fn=fn)
+  sigma = check_scalar("sigma", sigma, fn=fn)
+  budget = check_scalar("budget", budget, allow_inf=True, fn=fn)
   try:
     dtype = jnp.dtype(dtype)
   except TypeError as e:
@@ -182,9 +184,9 @@ def thresholdout_step(state: ThresholdoutState, train_mean, holdout_mean, *, thr
     raise TypeError(f"{fn}: state: expected a ThresholdoutState (from thresholdout_init), got "
                     f"{type(state).__name__}")
   _check_noise(noise, fn)
-  mg, me, mx = _check_multipliers(multipliers, fn)
-  _check_scalar("threshold", threshold, allow_inf=True, fn=fn)
-  _check_scalar("sigma", sigma, fn=fn)
+  mg, me, mx = check_multipliers(multipliers, fn)
+  check_scalar("threshold", threshold, allow_inf=True, fn=fn)
+  check_scalar("sigma", sigma, fn=fn)
   dtype = state.noisy_threshold.dtype
   for name, v in (("train_mean", train_mean), ("holdout_mean", holdout_mean)):
     a = jnp.asarray(v)
@@ -231,7 +233,7 @@ def thresholdout(key_or_state, train_means, holdout_means, *, threshold, sigma, 
     raise ValueError(f"{fn}: train_means, holdout_means: expected equal [k] shapes, got {train_means.shape} and "
                      f"{holdout_means.shape}")
   _check_noise(noise, fn)
-  _check_multipliers(multipliers, fn)
+  check_multipliers(multipliers, fn)
   if isinstance(key_or_state, ThresholdoutState):
     if budget is not None:
       raise ValueError(f"{fn}: budget: must be None when continuing from a ThresholdoutState")
@@ -265,14 +267,14 @@ def laplace_answers_privacy(scale, n: int, k: int, delta_slack=None) -> privacy.
   ``delta_slack`` the better of basic and advanced composition. ``scale``/``delta_slack``: Python numbers
   (Python floats out) or JAX scalars (differentiable)."""
   fn = "laplace_answers_privacy"
-  eps0 = 1.0 / (privacy._check_count("n", n, fn) * privacy._check_positive("scale", scale, fn=fn))
-  k = privacy._check_count("k", k, fn)
+  eps0 = 1.0 / (privacy.check_count("n", n, fn) * privacy.check_positive("scale", scale, fn=fn))
+  k = privacy.check_count("k", k, fn)
   basic = privacy.basic_composition(eps0, 0.0, k)
   if delta_slack is None:
     return basic
-  delta_slack = privacy._check_delta("delta_slack", delta_slack, allow_zero=False, fn=fn)
+  delta_slack = privacy.check_delta("delta_slack", delta_slack, allow_zero=False, fn=fn)
   adv = privacy.advanced_composition(eps0, 0.0, k, delta_slack)
-  ops = privacy._ops(eps0, delta_slack)
+  ops = privacy.ops_for(eps0, delta_slack)
   better = adv.epsilon < basic.epsilon
   return privacy.PrivacyParams(ops.where(better, adv.epsilon, basic.epsilon), ops.where(better, adv.delta, basic.delta))
 
@@ -282,19 +284,19 @@ def laplace_scale_for_privacy(n: int, k: int, epsilon, delta):
   per-query ε whose k-fold composition (slack δ) stays within ε (≈ √(8k ln(1/δ)) / (ε n) for small ε).
   JAX scalars ``epsilon``/``delta``: differentiable (implicit function of the composition bound)."""
   fn = "laplace_scale_for_privacy"
-  n = privacy._check_count("n", n, fn)
-  k = privacy._check_count("k", k, fn)
-  epsilon = privacy._check_positive("epsilon", epsilon, fn=fn)
-  delta = privacy._check_delta("delta", delta, allow_zero=False, fn=fn)
+  n = privacy.check_count("n", n, fn)
+  k = privacy.check_count("k", k, fn)
+  epsilon = privacy.check_positive("epsilon", epsilon, fn=fn)
+  delta = privacy.check_delta("delta", delta, allow_zero=False, fn=fn)
   return 1.0 / (n * privacy.advanced_composition_epsilon_per_query(epsilon, k, delta))
 
 
 def gaussian_answers_privacy(sigma, n: int, k: int, delta) -> privacy.PrivacyParams:
   """k Gaussian answers ``E_S φ + N(0, σ²)``: ρ = k/(2σ²n²)-zCDP, reported as (ε, δ)-DP."""
   fn = "gaussian_answers_privacy"
-  n, k = privacy._check_count("n", n, fn), privacy._check_count("k", k, fn)
-  sigma = privacy._check_positive("sigma", sigma, fn=fn)
-  delta = privacy._check_delta("delta", delta, allow_zero=False, fn=fn)
+  n, k = privacy.check_count("n", n, fn), privacy.check_count("k", k, fn)
+  sigma = privacy.check_positive("sigma", sigma, fn=fn)
+  delta = privacy.check_delta("delta", delta, allow_zero=False, fn=fn)
   return privacy.zcdp_to_dp(k * privacy.zcdp_of_gaussian(sigma, 1.0 / n), delta)
 
 
@@ -302,8 +304,8 @@ def thresholdout_privacy(sigma, n_holdout: int, budget) -> privacy.PrivacyParams
   """Thresholdout is (2B/(σ n_h), 0)-DP with respect to the holdout (NIPS 2015): each over-threshold
   answer costs 1/(σ n_h) for the sparse-vector test and 1/(σ n_h) for the Laplace answer."""
   fn = "thresholdout_privacy"
-  s = privacy._check_positive("sigma", sigma, fn=fn)
-  nh = privacy._check_count("n_holdout", n_holdout, fn)
-  b = privacy._check_positive("budget", budget, fn=fn)
+  s = privacy.check_positive("sigma", sigma, fn=fn)
+  nh = privacy.check_count("n_holdout", n_holdout, fn)
+  b = privacy.check_positive("budget", budget, fn=fn)
   eps = 2 * b / (s * nh)
-  return privacy.PrivacyParams(eps, 0.0 if privacy._ops(s, b) is privacy._HOST else jnp.zeros_like(eps))
+  return privacy.PrivacyParams(eps, 0.0 if privacy.ops_for(s, b) is privacy.HOST else jnp.zeros_like(eps))

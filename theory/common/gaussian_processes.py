@@ -1,6 +1,6 @@
 """Exact samplers of Gaussian processes on a uniform time grid, shared by the zoo's stochastic-process papers.
 
-Used by paper 06 (``theory/slepian``: H. Bengtsson and K. Podgórski, "The Slepian model based independent
+Used by paper 06 (``theory/slepian_iia``: H. Bengtsson and K. Podgórski, "The Slepian model based independent
 interval approximation of persistency and zero-level exceedance distributions", 2024, arXiv:2401.01805) and
 paper 20 (``theory/early_warning``: early-warning signals of critical transitions).
 

@@ -1,8 +1,10 @@
 """Differential-privacy noise mechanisms and privacy accounting shared by the zoo's privacy papers.
 
 Used by paper 05 (``theory/adaptive_holdout``: Dwork, Feldman, Hardt, Pitassi, Reingold, Roth,
-"Preserving Statistical Validity in Adaptive Data Analysis", STOC 2015, arXiv:1411.2664) and meant
-for papers 10 (continual observation) and 31 (private sequential learning).
+"Preserving Statistical Validity in Adaptive Data Analysis", STOC 2015, arXiv:1411.2664) and by papers 10
+(``theory/dp_continual``, continual observation) and 31 (``theory/dp_sequential``, private sequential learning);
+their validation helpers (``check_positive``, ``check_delta``, ``ops_for``, ...) are public for those packages and
+kept out of ``__all__``.
 
 Mechanisms (jit-able, explicit keys; ``value`` may have any shape ``[...]``):
 
@@ -58,9 +60,11 @@ class PrivacyParams(NamedTuple):
 
 # ---------------------------------------------------------------------------------------------------
 # Input validation (shared with theory/adaptive_holdout, theory/dp_continual, theory/dp_sequential).
+# These helpers are public for the privacy packages of the zoo and kept out of ``__all__`` (not user API).
 
 
-def _at(fn: str | None, name: str) -> str:
+def at(fn: str | None, name: str) -> str:
+  """The prefix of an error message: ``"fn: name"`` (just ``name`` when ``fn`` is None)."""
   return f"{fn}: {name}" if fn else name
 
 
@@ -69,55 +73,59 @@ def is_traced(x: Any) -> bool:
   return isinstance(x, jax.core.Tracer)
 
 
-def _real(name: str, value, fn: str | None, ok: Callable[[float], bool], expected: str):
+def check_real(name: str, value, fn: str | None, ok: Callable[[float], bool], expected: str):
   """A real scalar: a Python / numpy number (returned as a Python float) or a 0-d JAX array (returned as a
   floating JAX array, range-checked when concrete). ``ok(v)`` says whether the value is in range."""
   if isinstance(value, (bool, np.bool_)):
-    raise TypeError(f"{_at(fn, name)}: expected {expected}, got bool {value!r}")
+    raise TypeError(f"{at(fn, name)}: expected {expected}, got bool {value!r}")
   if isinstance(value, jax.Array):
     if not (jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(value.dtype, jnp.integer)):
-      raise TypeError(f"{_at(fn, name)}: expected {expected}, got an array of dtype {value.dtype}")
+      raise TypeError(f"{at(fn, name)}: expected {expected}, got an array of dtype {value.dtype}")
     if value.ndim != 0:
-      raise ValueError(f"{_at(fn, name)}: expected a scalar ({expected}), got shape {value.shape}")
+      raise ValueError(f"{at(fn, name)}: expected a scalar ({expected}), got shape {value.shape}")
     if not jnp.issubdtype(value.dtype, jnp.floating):
       value = value.astype(jnp.result_type(float))
     if not is_traced(value) and not ok(float(value)):
-      raise ValueError(f"{_at(fn, name)}: expected {expected}, got {float(value)!r}")
+      raise ValueError(f"{at(fn, name)}: expected {expected}, got {float(value)!r}")
     return value
   if not isinstance(value, (int, float, np.integer, np.floating)):
-    raise TypeError(f"{_at(fn, name)}: expected {expected}, got {type(value).__name__} {value!r}")
+    raise TypeError(f"{at(fn, name)}: expected {expected}, got {type(value).__name__} {value!r}")
   v = float(value)
   if not ok(v):
-    raise ValueError(f"{_at(fn, name)}: expected {expected}, got {value!r}")
+    raise ValueError(f"{at(fn, name)}: expected {expected}, got {value!r}")
   return v
 
 
-def _check_positive(name: str, value, allow_inf: bool = False, fn: str | None = None):
-  return _real(name, value, fn, (lambda v: v > 0) if allow_inf else (lambda v: 0 < v < math.inf),
+def check_positive(name: str, value, allow_inf: bool = False, fn: str | None = None):
+  """A real scalar > 0 (finite unless ``allow_inf``): see :func:`check_real`."""
+  return check_real(name, value, fn, (lambda v: v > 0) if allow_inf else (lambda v: 0 < v < math.inf),
                "a positive number (inf allowed)" if allow_inf else "a positive finite number")
 
 
-def _check_nonneg(name: str, value, allow_inf: bool = False, fn: str | None = None):
-  return _real(name, value, fn, (lambda v: v >= 0) if allow_inf else (lambda v: 0 <= v < math.inf),
+def check_nonneg(name: str, value, allow_inf: bool = False, fn: str | None = None):
+  """A real scalar >= 0 (finite unless ``allow_inf``): see :func:`check_real`."""
+  return check_real(name, value, fn, (lambda v: v >= 0) if allow_inf else (lambda v: 0 <= v < math.inf),
                "a non-negative number (inf allowed)" if allow_inf else "a finite non-negative number")
 
 
-def _check_delta(name: str, value, allow_zero: bool = True, fn: str | None = None):
-  return _real(name, value, fn, (lambda v: 0 <= v < 1) if allow_zero else (lambda v: 0 < v < 1),
+def check_delta(name: str, value, allow_zero: bool = True, fn: str | None = None):
+  """A privacy δ: a real scalar in ``[0, 1)`` (``(0, 1)`` unless ``allow_zero``): see :func:`check_real`."""
+  return check_real(name, value, fn, (lambda v: 0 <= v < 1) if allow_zero else (lambda v: 0 < v < 1),
                "a number in [0, 1)" if allow_zero else "a number in (0, 1)")
 
 
-def _check_count(name: str, value, fn: str | None = None) -> int:
+def check_count(name: str, value, fn: str | None = None) -> int:
+  """A positive Python / numpy int (not bool), returned as ``int``."""
   if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-    raise TypeError(f"{_at(fn, name)}: expected a positive int, got {type(value).__name__} {value!r}")
+    raise TypeError(f"{at(fn, name)}: expected a positive int, got {type(value).__name__} {value!r}")
   if value < 1:
-    raise ValueError(f"{_at(fn, name)}: expected a positive int, got {value}")
+    raise ValueError(f"{at(fn, name)}: expected a positive int, got {value}")
   return int(value)
 
 
 def _check_scale_array(name: str, scale, fn: str | None = None):
   """A noise scale: a finite number >= 0 or a 0-d JAX array (traced values are not range-checked)."""
-  return _check_nonneg(name, scale, fn=fn)
+  return check_nonneg(name, scale, fn=fn)
 
 
 def _check_shape(shape, fn: str) -> tuple[int, ...]:
@@ -139,7 +147,7 @@ def _check_float_dtype(dtype, fn: str):
   return dt
 
 
-def _real_array(name: str, value, fn: str) -> Array:
+def real_array(name: str, value, fn: str) -> Array:
   """``jnp.asarray(value)`` for a real (float or int, not bool) array; a ``TypeError`` naming it otherwise."""
   if not isinstance(value, jax.Array):
     kind = np.asarray(value).dtype.kind if not isinstance(value, (int, float)) else "f"
@@ -152,8 +160,8 @@ def _real_array(name: str, value, fn: str) -> Array:
 
 
 def _broadcast(fn: str, **arrays) -> list[Array]:
-  """Real arrays (``_real_array``), checked to broadcast together (an error names them)."""
-  out = [_real_array(k, a, fn) for k, a in arrays.items()]
+  """Real arrays (``real_array``), checked to broadcast together (an error names them)."""
+  out = [real_array(k, a, fn) for k, a in arrays.items()]
   try:
     jnp.broadcast_shapes(*(a.shape for a in out))
   except ValueError:
@@ -164,7 +172,7 @@ def _broadcast(fn: str, **arrays) -> list[Array]:
 
 def _check_positive_array(name: str, value, fn: str) -> Array:
   """A positive scale given as a number or an array (concrete values must be finite and > 0)."""
-  a = _real_array(name, value, fn)
+  a = real_array(name, value, fn)
   if not is_traced(a):
     v = np.asarray(a, np.float64)
     if v.size and not (np.all(v > 0) and np.all(np.isfinite(v))):
@@ -173,21 +181,21 @@ def _check_positive_array(name: str, value, fn: str) -> Array:
 
 
 # Math on Python floats (host, float64) or on JAX arrays, with the same names: one formula serves both.
-_HOST = types.SimpleNamespace(
+HOST = types.SimpleNamespace(
     sqrt=math.sqrt, log=math.log, exp=math.exp, expm1=math.expm1, log1p=math.log1p, floor=math.floor,
     minimum=min, maximum=max, isinf=math.isinf, where=lambda c, a, b: a if c else b,
     ndtr=lambda z: 0.5 * math.erfc(-z / math.sqrt(2)))
-_JAX = types.SimpleNamespace(
+JAX = types.SimpleNamespace(
     sqrt=jnp.sqrt, log=jnp.log, exp=jnp.exp, expm1=jnp.expm1, log1p=jnp.log1p, floor=jnp.floor,
     minimum=jnp.minimum, maximum=jnp.maximum, isinf=jnp.isinf, where=jnp.where, ndtr=ndtr)
 
 
-def _ops(*values):
-  """``_JAX`` if any value is a JAX array (concrete or traced), else ``_HOST``."""
-  return _JAX if any(isinstance(v, jax.Array) for v in values) else _HOST
+def ops_for(*values):
+  """``JAX`` if any value is a JAX array (concrete or traced), else ``HOST``."""
+  return JAX if any(isinstance(v, jax.Array) for v in values) else HOST
 
 
-def _increasing_root(f: Callable, target, lo, hi, iters: int = 200, widen: bool = True):
+def increasing_root(f: Callable, target, lo, hi, iters: int = 200, widen: bool = True):
   """For JAX scalars: the root x of the increasing ``f(x) = target`` (bracket ``[lo, hi]``, ``hi`` doubled
   until ``f(hi) >= target`` when ``widen``), by bisection in ``lax`` loops on stop-gradient values."""
   target, lo, hi = (jax.lax.stop_gradient(jnp.asarray(v)) for v in (target, lo, hi))
@@ -204,7 +212,7 @@ def _increasing_root(f: Callable, target, lo, hi, iters: int = 200, widen: bool 
   return lo, hi
 
 
-def _implicit(root: Array, residual: Callable[..., Array], *params) -> Array:
+def implicit_root(root: Array, residual: Callable[..., Array], *params) -> Array:
   """``root`` (a stop-gradient solution of ``residual(x, *params) = 0``) with the derivative of the implicit
   function: one Newton step ``x − r(x)/r'(x)`` whose value is ``root`` (r(root) ≈ 0) and whose derivative
   with respect to ``params`` is ``−(∂r/∂θ)/(∂r/∂x)`` (``r'`` is evaluated at stop-gradient parameters, so
@@ -239,11 +247,11 @@ def gaussian_noise(key: Array, sigma, shape: tuple[int, ...] = (), dtype=jnp.flo
 def laplace_scale(sensitivity, epsilon):
   """The Laplace mechanism's scale ``b = Δ/ε`` for an ε-DP release of an L1-sensitivity-Δ query."""
   fn = "laplace_scale"
-  return _check_positive("sensitivity", sensitivity, fn=fn) / _check_positive("epsilon", epsilon, fn=fn)
+  return check_positive("sensitivity", sensitivity, fn=fn) / check_positive("epsilon", epsilon, fn=fn)
 
 
 def _value(value, fn: str) -> Array:
-  return _real_array("value", value, fn)
+  return real_array("value", value, fn)
 
 
 def laplace_mechanism(key: Array, value, sensitivity, epsilon) -> Array:
@@ -257,13 +265,13 @@ def laplace_mechanism(key: Array, value, sensitivity, epsilon) -> Array:
 def gaussian_sigma(sensitivity, epsilon, delta):
   """Classical calibration ``σ = Δ √(2 ln(1.25/δ)) / ε`` giving (ε, δ)-DP for ε in (0, 1)."""
   fn = "gaussian_sigma"
-  eps = _check_positive("epsilon", epsilon, fn=fn)
+  eps = check_positive("epsilon", epsilon, fn=fn)
   if not is_traced(eps) and float(eps) >= 1:
     raise ValueError(f"{fn}: epsilon: the classical Gaussian calibration needs epsilon < 1, got {epsilon!r} "
                      "(use gaussian_delta or zCDP accounting for larger epsilon)")
-  d = _check_delta("delta", delta, allow_zero=False, fn=fn)
-  sens = _check_positive("sensitivity", sensitivity, fn=fn)
-  return sens * _ops(eps, d, sens).sqrt(2 * _ops(d).log(1.25 / d)) / eps
+  d = check_delta("delta", delta, allow_zero=False, fn=fn)
+  sens = check_positive("sensitivity", sensitivity, fn=fn)
+  return sens * ops_for(eps, d, sens).sqrt(2 * ops_for(d).log(1.25 / d)) / eps
 
 
 def gaussian_mechanism(key: Array, value, sensitivity, epsilon, delta) -> Array:
@@ -279,7 +287,7 @@ def randomized_response_keep_probability(epsilon) -> Array:
   fn = "randomized_response_keep_probability"
   if isinstance(epsilon, (bool, np.bool_)):
     raise TypeError(f"{fn}: epsilon: expected a real number, got bool")
-  eps = _real_array("epsilon", epsilon, fn)
+  eps = real_array("epsilon", epsilon, fn)
   if not isinstance(epsilon, jax.Array):
     eps = eps.astype(jnp.float32)
   if not jnp.issubdtype(eps.dtype, jnp.floating):
@@ -335,9 +343,11 @@ def gaussian_privacy_loss(x, value, neighbour_value, sigma) -> Array:
   return ((x - w) ** 2 - (x - v) ** 2) / (2 * s * s)
 
 
-def _gaussian_delta(s, d, epsilon, ops):
+def gaussian_delta_value(s, d, epsilon, ops):
+  """:func:`gaussian_delta` on validated ``σ = s``, ``Δ = d``, ``ε`` with the math namespace ``ops``
+  (:data:`HOST` or :data:`JAX`, see :func:`ops_for`); for callers that solve for σ inside ``lax`` loops."""
   a, c = d / (2 * s), epsilon * s / d
-  if ops is _HOST:
+  if ops is HOST:
     # e^ε Φ(−a − c) computed in log space to stay finite for large ε
     low = ops.ndtr(-a - c)
     tail = math.exp(epsilon + math.log(low)) if low > 0 else 0.0
@@ -351,10 +361,10 @@ def gaussian_delta(sigma, sensitivity, epsilon):
   """Smallest δ for which ``N(0, σ²)`` noise is (ε, δ)-DP at sensitivity Δ (Balle & Wang 2018, Thm. 8):
   ``Φ(Δ/2σ − εσ/Δ) − e^ε Φ(−Δ/2σ − εσ/Δ)``; float64 on the host (JAX scalars: jit-able, differentiable)."""
   fn = "gaussian_delta"
-  s = _check_positive("sigma", sigma, fn=fn)
-  d = _check_positive("sensitivity", sensitivity, fn=fn)
-  e = _check_nonneg("epsilon", epsilon, fn=fn)
-  return _gaussian_delta(s, d, e, _ops(s, d, e))
+  s = check_positive("sigma", sigma, fn=fn)
+  d = check_positive("sensitivity", sensitivity, fn=fn)
+  e = check_nonneg("epsilon", epsilon, fn=fn)
+  return gaussian_delta_value(s, d, e, ops_for(s, d, e))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -364,11 +374,11 @@ def gaussian_delta(sigma, sensitivity, epsilon):
 def basic_composition(epsilon, delta, k: int) -> PrivacyParams:
   """k-fold (adaptive) composition of (ε, δ)-DP mechanisms: ``(kε, min(kδ, 1))``."""
   fn = "basic_composition"
-  eps = _check_positive("epsilon", epsilon, allow_inf=True, fn=fn)
-  k = _check_count("k", k, fn)
-  d = _check_delta("delta", delta, fn=fn)
-  ops = _ops(eps, d)
-  return PrivacyParams(eps * k, ops.minimum(k * d, 1.0) if ops is _HOST else jnp.minimum(jnp.asarray(k * d), 1.0))
+  eps = check_positive("epsilon", epsilon, allow_inf=True, fn=fn)
+  k = check_count("k", k, fn)
+  d = check_delta("delta", delta, fn=fn)
+  ops = ops_for(eps, d)
+  return PrivacyParams(eps * k, ops.minimum(k * d, 1.0) if ops is HOST else jnp.minimum(jnp.asarray(k * d), 1.0))
 
 
 def _advanced_total(eps, k: int, ds, ops):
@@ -379,11 +389,11 @@ def advanced_composition(epsilon, delta, k: int, delta_slack) -> PrivacyParams:
   """Advanced composition (Dwork & Roth, Thm. 3.20): k adaptive (ε, δ)-DP mechanisms are
   ``(√(2k ln(1/δ')) ε + k ε (e^ε − 1), kδ + δ')``-DP for any slack ``δ' > 0``."""
   fn = "advanced_composition"
-  eps = _check_positive("epsilon", epsilon, fn=fn)
-  k = _check_count("k", k, fn)
-  ds = _check_delta("delta_slack", delta_slack, allow_zero=False, fn=fn)
-  d = _check_delta("delta", delta, fn=fn)
-  ops = _ops(eps, ds, d)
+  eps = check_positive("epsilon", epsilon, fn=fn)
+  k = check_count("k", k, fn)
+  ds = check_delta("delta_slack", delta_slack, allow_zero=False, fn=fn)
+  d = check_delta("delta", delta, fn=fn)
+  ops = ops_for(eps, ds, d)
   return PrivacyParams(_advanced_total(eps, k, ds, ops), ops.minimum(k * d + ds, 1.0))
 
 
@@ -392,15 +402,15 @@ def advanced_composition_epsilon_per_query(total_epsilon, k: int, delta_slack):
   (bisection on the increasing map ε ↦ √(2k ln(1/δ')) ε + k ε (e^ε − 1)). JAX scalars: the bisection
   runs in ``lax`` loops and the derivative is that of the implicit function (exact, not through the loop)."""
   fn = "advanced_composition_epsilon_per_query"
-  target = _check_positive("total_epsilon", total_epsilon, fn=fn)
-  k = _check_count("k", k, fn)
-  ds = _check_delta("delta_slack", delta_slack, allow_zero=False, fn=fn)
-  if _ops(target, ds) is _JAX:
+  target = check_positive("total_epsilon", total_epsilon, fn=fn)
+  k = check_count("k", k, fn)
+  ds = check_delta("delta_slack", delta_slack, allow_zero=False, fn=fn)
+  if ops_for(target, ds) is JAX:
     target, ds = jnp.asarray(target), jnp.asarray(ds)
     d0 = jax.lax.stop_gradient(ds)
-    lo, _ = _increasing_root(lambda e: _advanced_total(e, k, d0, jnp), target, jnp.zeros_like(target), target)
-    return _implicit(lo, lambda e, t, d: _advanced_total(e, k, d, jnp) - t, target, ds)
-  f = lambda e: _advanced_total(e, k, ds, _HOST)
+    lo, _ = increasing_root(lambda e: _advanced_total(e, k, d0, jnp), target, jnp.zeros_like(target), target)
+    return implicit_root(lo, lambda e, t, d: _advanced_total(e, k, d, jnp) - t, target, ds)
+  f = lambda e: _advanced_total(e, k, ds, HOST)
   lo, hi = 0.0, target  # f(e) >= e sqrt(2 ln(1/δ')) ... >= e for δ' < e^{-1/2}; widen if needed
   while f(hi) < target:
     hi *= 2
@@ -413,13 +423,13 @@ def advanced_composition_epsilon_per_query(total_epsilon, k: int, delta_slack):
 def zcdp_of_gaussian(sigma, sensitivity):
   """ρ-zCDP of ``N(0, σ²)`` noise at L2 sensitivity Δ: ``ρ = Δ²/(2σ²)`` (composes additively)."""
   fn = "zcdp_of_gaussian"
-  return _check_positive("sensitivity", sensitivity, fn=fn) ** 2 / (2 * _check_positive("sigma", sigma, fn=fn) ** 2)
+  return check_positive("sensitivity", sensitivity, fn=fn) ** 2 / (2 * check_positive("sigma", sigma, fn=fn) ** 2)
 
 
 def zcdp_to_dp(rho, delta) -> PrivacyParams:
   """ρ-zCDP implies ``(ρ + 2√(ρ ln(1/δ)), δ)``-DP for every δ > 0 (Bun & Steinke 2016, Prop. 1.3)."""
   fn = "zcdp_to_dp"
-  r = _check_positive("rho", rho, fn=fn)
-  d = _check_delta("delta", delta, allow_zero=False, fn=fn)
-  ops = _ops(r, d)
+  r = check_positive("rho", rho, fn=fn)
+  d = check_delta("delta", delta, allow_zero=False, fn=fn)
+  ops = ops_for(r, d)
   return PrivacyParams(r + 2 * ops.sqrt(r * ops.log(1 / d)), d)

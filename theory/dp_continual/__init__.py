@@ -3,7 +3,11 @@ and SumSelect through per-column trees and through the sparse-vector mechanism, 
 
 Paper: "The Price of Differential Privacy under Continual Observation", P. Jain, S. Raskhodnikova,
 S. Sivakumar, A. Smith, ICML 2023, arXiv:2112.00828.
+
+The claims' experiments (replicated errors, the crossover dimension) are in :mod:`theory.dp_continual.experiment`.
 """
+from theory.dp_continual.experiment import (COUNTING_MECHANISMS, counting_errors, crossover_dimension,
+                                            seeded_stream, svt_errors, tree_column_errors)
 from theory.dp_continual.mechanisms import (PROBLEMS, MaxSumRelease, SVTParams, SVTRelease, batch_count,
                                             batch_max_sum, batch_sum_select, fresh_prefix_counter,
                                             naive_counter, svt_max_sum, svt_parameters, tree_max_sum)
@@ -15,7 +19,8 @@ from theory.dp_continual.tree import (NOISES, TreeCalibration, calibrated_gaussi
                                       tree_prefix_sums, tree_release)
 
 __all__ = [
-    "NOISES", "PROBLEMS", "MaxSumRelease", "SVTParams", "SVTRelease", "TreeCalibration", "batch_count",
+    "COUNTING_MECHANISMS", "counting_errors", "crossover_dimension", "seeded_stream", "svt_errors",
+    "tree_column_errors", "NOISES", "PROBLEMS", "MaxSumRelease", "SVTParams", "SVTRelease", "TreeCalibration", "batch_count",
     "batch_max_sum", "batch_sum_select", "bernoulli_stream", "calibrated_gaussian_sigma", "check_stream",
     "fresh_prefix_counter", "max_abs_error", "max_sum", "naive_counter", "node_l1_sensitivity",
     "node_l2_sensitivity", "node_sums", "num_levels", "popcount", "prefix_from_nodes", "prefix_sums",

@@ -34,7 +34,7 @@ import numpy as np
 from kernels.common.checks import no_grad
 from theory.common import privacy
 from theory.dp_continual.streams import check_epsilon_delta, check_stream
-from theory.dp_continual.tree import _tree_release, tree_calibration
+from theory.dp_continual.tree import noisy_tree_release, tree_calibration
 
 Array = jax.Array
 PROBLEMS = ("maxsum", "sumselect")
@@ -112,7 +112,7 @@ def tree_max_sum(key: Array, stream, epsilon: float, delta: float = 0.0, noise: 
   (Gaussian). ``value`` is piecewise linear in the stream (differentiable where the max is unique)."""
   x = check_stream(stream, "tree_max_sum")
   cal = tree_calibration(x.shape[0], x.shape[1], epsilon, delta, noise)
-  s = _tree_release(key, x, cal.scale, noise)[0]
+  s = noisy_tree_release(key, x, cal.scale, noise)[0]
   return MaxSumRelease(jnp.max(s, axis=1), jnp.argmax(s, axis=1).astype(jnp.int32))
 
 
@@ -211,7 +211,10 @@ class SVTRelease(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("problem",))
-def _svt(key, x, threshold, max_updates, threshold_scale, query_scale, release_scale, problem):
+def svt_release(key, x, threshold, max_updates, threshold_scale, query_scale, release_scale, problem):
+  """Package-internal core of :func:`svt_max_sum` on a validated ``x: [T, d]`` with explicit parameters (the
+  fields of :class:`SVTParams`, JAX scalars allowed, so one compile serves many horizons' parameters). No
+  checks; for experiments that vmap over keys."""
   T, d = x.shape
   dt = x.dtype
   k0, kq, kr, kv, kj = jax.random.split(key, 5)
@@ -254,4 +257,4 @@ def svt_max_sum(key: Array, stream, epsilon: float, delta: float = 0.0, problem:
   test's discrete decisions (rounds, selected columns): differentiating raises a ``TypeError``."""
   x = no_grad(check_stream(stream, "svt_max_sum"), "theory.dp_continual.svt_max_sum")
   p = svt_parameters(x.shape[0], epsilon, delta, problem, threshold, max_updates, test_fraction)
-  return _svt(key, x, p.threshold, p.max_updates, p.threshold_scale, p.query_scale, p.release_scale, problem), p
+  return svt_release(key, x, p.threshold, p.max_updates, p.threshold_scale, p.query_scale, p.release_scale, problem), p

@@ -31,8 +31,8 @@ def check_epsilon_delta(epsilon, delta, need_delta: bool = False, fn: str | None
                         "calibration with integer outputs (rounds, counts) and is not differentiable")
     epsilon = float(epsilon) if isinstance(epsilon, jax.Array) else epsilon
     delta = float(delta) if isinstance(delta, jax.Array) else delta
-  eps = privacy._check_positive("epsilon", epsilon, fn=fn)
-  d = privacy._check_delta("delta", delta, allow_zero=not need_delta, fn=fn)
+  eps = privacy.check_positive("epsilon", epsilon, fn=fn)
+  d = privacy.check_delta("delta", delta, allow_zero=not need_delta, fn=fn)
   return eps, d
 
 
@@ -119,7 +119,7 @@ def max_abs_error(released, target) -> Array:
   """The continual-release error ``max_t |released_t − target_t|`` over the last axis ``[..., T] → [...]``
   (``released`` and ``target`` broadcast; T >= 1)."""
   fn = "max_abs_error"
-  r, t = privacy._real_array("released", released, fn), privacy._real_array("target", target, fn)
+  r, t = privacy.real_array("released", released, fn), privacy.real_array("target", target, fn)
   try:
     shape = jnp.broadcast_shapes(r.shape, t.shape)
   except ValueError:

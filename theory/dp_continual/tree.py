@@ -77,18 +77,18 @@ def calibrated_gaussian_sigma(sensitivity, epsilon, delta):
   """
   fn = "calibrated_gaussian_sigma"
   eps, delta = check_epsilon_delta(epsilon, delta, need_delta=True, fn=fn)
-  sensitivity = privacy._check_positive("sensitivity", sensitivity, fn=fn)
-  if privacy._ops(eps, delta, sensitivity) is privacy._JAX:
+  sensitivity = privacy.check_positive("sensitivity", sensitivity, fn=fn)
+  if privacy.ops_for(eps, delta, sensitivity) is privacy.JAX:
     sens, eps, delta = jnp.asarray(sensitivity), jnp.asarray(eps), jnp.asarray(delta)
     s0, e0, d0 = (jax.lax.stop_gradient(a) for a in (sens, eps, delta))
     # log δ(σ) is decreasing in σ: bisection on u = −log δ(σ), increasing. Bracket: δ(σ) ≤ Φ(Δ/2σ − εσ/Δ),
     # which equals δ at σ⁺ = Δ(−z + √(z² + 2ε))/(2ε), z = Φ⁻¹(δ), so δ(σ⁺) ≤ δ (no search loop needed)
-    neg_log = lambda sig, sens_, eps_: -jnp.log(privacy._gaussian_delta(sig, sens_, eps_, privacy._JAX))
+    neg_log = lambda sig, sens_, eps_: -jnp.log(privacy.gaussian_delta_value(sig, sens_, eps_, privacy.JAX))
     z = ndtri(d0)
     upper = s0 * (-z + jnp.sqrt(z * z + 2 * e0)) / (2 * e0)
-    _, hi = privacy._increasing_root(lambda sig: neg_log(sig, s0, e0), -jnp.log(d0), 1e-6 * s0, upper,
+    _, hi = privacy.increasing_root(lambda sig: neg_log(sig, s0, e0), -jnp.log(d0), 1e-6 * s0, upper,
                                      widen=False)
-    return privacy._implicit(hi, lambda sig, s_, e_, d_: neg_log(sig, s_, e_) + jnp.log(d_), sens, eps, delta)
+    return privacy.implicit_root(hi, lambda sig, s_, e_, d_: neg_log(sig, s_, e_) + jnp.log(d_), sens, eps, delta)
   lo, hi = 1e-6 * sensitivity, sensitivity
   while privacy.gaussian_delta(hi, sensitivity, eps) > delta:
     hi *= 2
@@ -204,7 +204,9 @@ def prefix_from_nodes(nodes: list[Array]) -> Array:
 
 
 @functools.partial(jax.jit, static_argnames=("noise",))
-def _tree_release(key: Array, x: Array, scale, noise: str) -> tuple[Array, list[Array]]:
+def noisy_tree_release(key: Array, x: Array, scale, noise: str) -> tuple[Array, list[Array]]:
+  """Package-internal core of the tree mechanism on a validated ``x: [T, d]`` (T a power of two) with noise
+  ``scale`` per node: ``(prefix sums [T, d], noisy nodes)`` (level h: ``[T >> h, d]``). No checks."""
   T, d = x.shape
   nodes = _node_sums(x)
   sample = jax.random.laplace if noise == "laplace" else jax.random.normal
@@ -224,9 +226,9 @@ def tree_prefix_sums(key: Array, stream, scale: float, noise: str = "laplace") -
   fn = "tree_prefix_sums"
   if noise not in NOISES:
     raise ValueError(f"{fn}: noise: expected one of {NOISES}, got {noise!r}")
-  scale = privacy._check_nonneg("scale", scale, fn=fn)
+  scale = privacy.check_nonneg("scale", scale, fn=fn)
   x = check_stream(stream, fn)
-  return _tree_release(key, x, scale, noise)[0]
+  return noisy_tree_release(key, x, scale, noise)[0]
 
 
 class TreeRelease(NamedTuple):
@@ -243,7 +245,7 @@ def tree_release(key: Array, stream, epsilon: float, delta: float = 0.0, noise: 
   in ``stream`` and, through the calibration, in JAX-scalar ``epsilon``/``delta``)."""
   x = check_stream(stream, "tree_release")
   cal = tree_calibration(x.shape[0], x.shape[1], epsilon, delta, noise)
-  prefix, nodes = _tree_release(key, x, cal.scale, noise)
+  prefix, nodes = noisy_tree_release(key, x, cal.scale, noise)
   return TreeRelease(prefix, nodes, cal)
 
 

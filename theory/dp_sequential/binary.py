@@ -40,7 +40,7 @@ import numpy as np
 from kernels.common.checks import no_grad
 from theory.common import privacy
 from theory.common.privacy import randomized_response
-from theory.dp_sequential.continuous import _check_key, check_count, check_epsilon, check_theta
+from theory.dp_sequential.continuous import checked_key, check_count, check_epsilon, check_theta
 
 Array = jax.Array
 _TIE = 1e-9   # relative tolerance of the tie |ℓ| = L_p (ℓ is a float sum of ±L_q)
@@ -48,11 +48,11 @@ _TIE = 1e-9   # relative tolerance of the tie |ℓ| = L_p (ℓ is a float sum of
 
 def check_p(p, fn: str | None = None):
   """p in (½, 1): a Python float, or a 0-d JAX array (range-checked when concrete)."""
-  return privacy._real("p", p, fn, lambda v: 0.5 < v < 1.0, "a signal accuracy in (0.5, 1)")
+  return privacy.check_real("p", p, fn, lambda v: 0.5 < v < 1.0, "a signal accuracy in (0.5, 1)")
 
 
 def _flip(eps, ops):
-  if ops is privacy._HOST:
+  if ops is privacy.HOST:
     return 0.0 if math.isinf(eps) else math.exp(-eps) / (1.0 + math.exp(-eps))
   return jax.nn.sigmoid(-eps)    # 0 at ε = ∞
 
@@ -61,7 +61,7 @@ def flip_probability(epsilon):
   """u = 1/(1 + e^ε): randomized response's flip probability (0 for ε = ∞); host float64 (JAX scalars:
   a JAX scalar, differentiable)."""
   eps = check_epsilon(epsilon, "flip_probability")
-  return _flip(eps, privacy._ops(eps))
+  return _flip(eps, privacy.ops_for(eps))
 
 
 def _accuracy(eps, p, ops):
@@ -73,13 +73,13 @@ def report_accuracy(epsilon, p):
   """q = p(1 − u) + (1 − p)u: probability that a pre-cascade report equals θ."""
   fn = "report_accuracy"
   eps, p = check_epsilon(epsilon, fn), check_p(p, fn)
-  return _accuracy(eps, p, privacy._ops(eps, p))
+  return _accuracy(eps, p, privacy.ops_for(eps, p))
 
 
 def _threshold(eps, p, ops):
   q = _accuracy(eps, p, ops)
   ratio = ops.log(p / (1 - p)) / ops.log(q / (1 - q))
-  if ops is privacy._HOST:
+  if ops is privacy.HOST:
     return int(math.floor(ratio * (1 + _TIE))) + 1
   return jax.lax.stop_gradient(jnp.floor(ratio * (1 + _TIE))).astype(jnp.int32) + 1
 
@@ -89,8 +89,8 @@ def cascade_threshold(epsilon, p):
   scalar for JAX inputs, whose derivative raises a ``TypeError``)."""
   fn = "cascade_threshold"
   eps, p = check_epsilon(epsilon, fn), check_p(p, fn)
-  ops = privacy._ops(eps, p)
-  if ops is privacy._JAX:
+  ops = privacy.ops_for(eps, p)
+  if ops is privacy.JAX:
     eps, p = no_grad((jnp.asarray(eps), jnp.asarray(p)), f"theory.dp_sequential.{fn}")
   return _threshold(eps, p, ops)
 
@@ -99,7 +99,7 @@ def correct_cascade_probability(epsilon, p):
   """Gambler's ruin: 1/(1 + ((1 − q)/q)^k) with k = k(ε) (smooth in ε and p between the switch points)."""
   fn = "correct_cascade_probability"
   eps, p = check_epsilon(epsilon, fn), check_p(p, fn)
-  ops = privacy._ops(eps, p)
+  ops = privacy.ops_for(eps, p)
   q = _accuracy(eps, p, ops)
   return 1.0 / (1.0 + ((1 - q) / q) ** _threshold(eps, p, ops))
 
@@ -121,7 +121,7 @@ def switch_point(k: int, p):
   """ε_k: for ε > ε_k the cascade threshold is at most k − 1, at ε = ε_k it becomes k (k ≥ 3)."""
   fn = "switch_point"
   k, p = check_count("k", k, 3, fn=fn), check_p(p, fn)
-  return _switch_point(k, p, privacy._ops(p))
+  return _switch_point(k, p, privacy.ops_for(p))
 
 
 def switch_points(p, k_max: int = 6):
@@ -129,8 +129,8 @@ def switch_points(p, k_max: int = 6):
   fn = "switch_points"
   p = check_p(p, fn)
   ks = range(3, check_count("k_max", k_max, 3, fn=fn) + 1)
-  ops = privacy._ops(p)
-  if ops is privacy._JAX:
+  ops = privacy.ops_for(p)
+  if ops is privacy.JAX:
     return jnp.stack([_switch_point(k, p, ops) for k in ks])
   return np.array([_switch_point(k, p, ops) for k in ks])
 
@@ -185,7 +185,7 @@ def simulate_paths(key: Array, n_paths: int, n_agents: int, p: float, epsilon=ma
                       "are integer-valued and not differentiable")
   p, eps, theta = float(check_p(p, fn)), float(check_epsilon(epsilon, fn)), check_theta(theta, fn)
   q = report_accuracy(eps, p)
-  keys = jax.random.split(_check_key(key, fn), n_paths)
+  keys = jax.random.split(checked_key(key, fn), n_paths)
   with jax.enable_x64(True):
     return _simulate(keys, jnp.float64(p), jnp.float64(min(eps, 1e3)), jnp.float64(math.log(p / (1 - p))),
                      jnp.float64(math.log(q / (1 - q))), jnp.int32(theta), n_agents=n_agents)

@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import log_ndtr
 
-from kernels.common.checks import no_grad
+from kernels.common.checks import check_key, no_grad
 from theory.common import privacy
 from theory.common.privacy import laplace_noise
 
@@ -58,30 +58,30 @@ _LOG_HALF = math.log(0.5)
 
 def check_sigma(sigma, fn: str | None = None):
   """σ > 0 finite: a Python float, or a 0-d JAX array (range-checked when concrete)."""
-  return privacy._check_positive("sigma", sigma, fn=fn)
+  return privacy.check_positive("sigma", sigma, fn=fn)
 
 
 def check_epsilon(epsilon, fn: str | None = None):
   """ε > 0; ``math.inf`` means no privacy. A Python float, or a 0-d JAX array (range-checked when concrete)."""
-  return privacy._check_positive("epsilon", epsilon, allow_inf=True, fn=fn)
+  return privacy.check_positive("epsilon", epsilon, allow_inf=True, fn=fn)
 
 
 def check_theta(theta, fn: str | None = None) -> int:
   if isinstance(theta, bool) or not isinstance(theta, int) or theta not in (-1, 1):
-    raise ValueError(f"{privacy._at(fn, 'theta')}: expected the int -1 or +1, got {theta!r}")
+    raise ValueError(f"{privacy.at(fn, 'theta')}: expected the int -1 or +1, got {theta!r}")
   return theta
 
 
 def check_count(name: str, value, minimum: int = 1, fn: str | None = None) -> int:
   if isinstance(value, bool) or not isinstance(value, int):
-    raise TypeError(f"{privacy._at(fn, name)}: expected an int, got {type(value).__name__} {value!r}")
+    raise TypeError(f"{privacy.at(fn, name)}: expected an int, got {type(value).__name__} {value!r}")
   if value < minimum:
-    raise ValueError(f"{privacy._at(fn, name)}: expected an int >= {minimum}, got {value}")
+    raise ValueError(f"{privacy.at(fn, name)}: expected an int >= {minimum}, got {value}")
   return value
 
 
 def _real_array(name: str, value, fn: str) -> Array:
-  return privacy._real_array(name, value, fn)
+  return privacy.real_array(name, value, fn)
 
 
 def _float_array(name: str, value, fn: str) -> Array:
@@ -168,7 +168,7 @@ def laplace_threshold_report(key: Array, signal, threshold, epsilon) -> Array:
 # Closed-form report probabilities and public updates.
 
 
-def _log_p_plus(m: Array, sigma, eps) -> Array:
+def log_p_plus(m: Array, sigma, eps) -> Array:
   """log P(x = +1) when s − t ~ N(m, σ²): log-space form of the closed form in the module docstring.
 
   ``sigma``, ``eps`` may be traced; ``eps = inf`` (also traced) gives the non-private log Φ(m/σ), so one
@@ -200,13 +200,13 @@ def log_report_probability(ell, theta, sigma, epsilon) -> tuple[Array, Array]:
   theta = _real_array("theta", theta, fn)
   ell, theta = _broadcast(fn, ell=ell, theta=theta)
   m = theta.astype(ell.dtype) + 0.5 * sigma * sigma * ell   # m = θ − t(ℓ)
-  return _log_p_plus(m, sigma, eps), _log_p_plus(-m, sigma, eps)
+  return log_p_plus(m, sigma, eps), log_p_plus(-m, sigma, eps)
 
 
-def _increment(ell: Array, x: Array, sigma, eps) -> Array:
+def llr_increment(ell: Array, x: Array, sigma, eps) -> Array:
   """Δ_x(ℓ) = x·g(x·σ²ℓ/2), g(y) = log P₊(m = 1 + y) − log P₊(m = −1 + y)."""
   y = x * (0.5 * sigma * sigma) * ell
-  return x * (_log_p_plus(1.0 + y, sigma, eps) - _log_p_plus(-1.0 + y, sigma, eps))
+  return x * (log_p_plus(1.0 + y, sigma, eps) - log_p_plus(-1.0 + y, sigma, eps))
 
 
 def llr_increments(ell, sigma, epsilon) -> tuple[Array, Array]:
@@ -215,12 +215,12 @@ def llr_increments(ell, sigma, epsilon) -> tuple[Array, Array]:
   sigma, eps = check_sigma(sigma, fn), check_epsilon(epsilon, fn)
   ell = _float_array("ell", ell, fn)
   one = jnp.ones_like(ell)
-  return _increment(ell, one, sigma, eps), _increment(ell, -one, sigma, eps)
+  return llr_increment(ell, one, sigma, eps), llr_increment(ell, -one, sigma, eps)
 
 
 def _private_only(value, eps, ops):
   """``value(eps)`` for finite ε, 0 for ε = ∞ (a Python float or a JAX scalar)."""
-  if ops is privacy._HOST:
+  if ops is privacy.HOST:
     return 0.0 if math.isinf(eps) else value(eps)
   inf = jnp.isinf(eps)
   return jnp.where(inf, 0.0, value(jnp.where(inf, 1.0, eps)))
@@ -230,7 +230,7 @@ def private_llr_slope(epsilon, sigma) -> float:
   """Predicted slope of ℓ_n against ln n under privacy: 2/(εσ²) (0 for ε = ∞)."""
   fn = "private_llr_slope"
   eps, sigma = check_epsilon(epsilon, fn), check_sigma(sigma, fn)
-  return _private_only(lambda e: 2.0 / (e * sigma * sigma), eps, privacy._ops(eps, sigma))
+  return _private_only(lambda e: 2.0 / (e * sigma * sigma), eps, privacy.ops_for(eps, sigma))
 
 
 def nonprivate_llr_constant(sigma) -> float:
@@ -242,7 +242,7 @@ def first_report_tail_exponent(epsilon, sigma) -> float:
   """h = 2/(εσ²(1 − e^{−2ε})): P(first correct report > k) ∝ k^{−h} under privacy (0 for ε = ∞)."""
   fn = "first_report_tail_exponent"
   eps, sigma = check_epsilon(epsilon, fn), check_sigma(sigma, fn)
-  ops = privacy._ops(eps, sigma)
+  ops = privacy.ops_for(eps, sigma)
   return _private_only(lambda e: 2.0 / (e * sigma * sigma * -ops.expm1(-2.0 * e)), eps, ops)
 
 
@@ -265,8 +265,8 @@ class FirstReportLaw(NamedTuple):
 @functools.partial(jax.jit, static_argnames=("horizon",))
 def _first_report_law(sigma: Array, epsilon: Array, *, horizon: int):
   def step(ell, _):
-    log_wrong = _log_p_plus(-(1.0 + 0.5 * sigma * sigma * ell), sigma, epsilon)  # P(x = −1 | θ = +1, ℓ)
-    return ell + _increment(ell, -jnp.ones_like(ell), sigma, epsilon), (ell, log_wrong)
+    log_wrong = log_p_plus(-(1.0 + 0.5 * sigma * sigma * ell), sigma, epsilon)  # P(x = −1 | θ = +1, ℓ)
+    return ell + llr_increment(ell, -jnp.ones_like(ell), sigma, epsilon), (ell, log_wrong)
 
   last, (ells, log_wrong) = jax.lax.scan(step, jnp.zeros((), sigma.dtype), None, length=horizon)
   log_surv = jnp.concatenate([jnp.zeros((1,), jnp.float64), jnp.cumsum(log_wrong)])
@@ -323,7 +323,7 @@ def _simulate(key: Array, sigma: Array, epsilon: Array, theta: Array, *, n_block
     n = n + 1
     fca = jnp.where((fca == 0) & (a == theta), n, fca)
     fcr = jnp.where((fcr == 0) & (x == theta), n, fcr)
-    ell = ell + _increment(ell, x.astype(ell.dtype), sigma, epsilon)
+    ell = ell + llr_increment(ell, x.astype(ell.dtype), sigma, epsilon)
     return (ell, n, fca, fcr, wa + (a != theta), wr + (x != theta)), None
 
   def block(carry, b):
@@ -349,9 +349,9 @@ def simulate(key: Array, n_agents: int, sigma: float = 1.0, epsilon: float = mat
   n_agents, record_every = check_count("n_agents", n_agents, fn=fn), check_count("record_every", record_every, fn=fn)
   if n_agents % record_every:
     raise ValueError(f"{fn}: n_agents: expected a multiple of record_every={record_every}, got {n_agents}")
-  keys = _check_key(key, fn)[None]
+  keys = checked_key(key, fn)[None]
   with jax.enable_x64(True):
-    out = _simulate_batch(keys, *_traced(sigma, epsilon, theta, fn), n_blocks=n_agents // record_every,
+    out = _simulate_batch(keys, *traced_params(sigma, epsilon, theta, fn), n_blocks=n_agents // record_every,
                           record_every=record_every)
     return jax.tree.map(lambda a: a[0], out)
 
@@ -364,15 +364,15 @@ def simulate_paths(key: Array, n_paths: int, n_agents: int, sigma: float = 1.0, 
   record_every = check_count("record_every", record_every, fn=fn)
   if n_agents % record_every:
     raise ValueError(f"{fn}: n_agents: expected a multiple of record_every={record_every}, got {n_agents}")
-  key = _check_key(key, fn)
+  key = checked_key(key, fn)
   with jax.enable_x64(True):
-    params = _traced(sigma, epsilon, theta, fn)
+    params = traced_params(sigma, epsilon, theta, fn)
   keys = jax.random.split(key, n_paths)
   with jax.enable_x64(True):
     return _simulate_batch(keys, *params, n_blocks=n_agents // record_every, record_every=record_every)
 
 
-def _traced(sigma, epsilon, theta, fn: str) -> tuple[Array, Array, Array]:
+def traced_params(sigma, epsilon, theta, fn: str) -> tuple[Array, Array, Array]:
   """Validated parameters as float64 scalars (one compilation serves every σ, ε ≤ ∞ and θ). The simulators
   and the Bellman solver that use them have discrete decisions (reports, stopping, grid cells):
   differentiating with respect to σ or ε raises a ``TypeError`` naming ``fn``."""
@@ -394,13 +394,10 @@ def _simulate_batch(keys: Array, sigma: Array, epsilon: Array, theta: Array, **k
   return jax.vmap(lambda k: _simulate(k, sigma, epsilon, theta, **kw))(keys)
 
 
-def _check_key(key, fn: str | None = None) -> Array:
-  at = privacy._at(fn, "key")
-  if not isinstance(key, jax.Array):
-    raise TypeError(f"{at}: expected a jax PRNG key array, got {type(key).__name__}")
-  if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-    if key.shape != ():
-      raise ValueError(f"{at}: expected a single key, got shape {key.shape}")
-  elif key.shape != (2,) or key.dtype != jnp.uint32:
-    raise ValueError(f"{at}: expected a PRNG key (jax.random.key or PRNGKey), got shape {key.shape} {key.dtype}")
+def checked_key(key, fn: str | None = None) -> Array:
+  """``key`` if it is a single PRNG key (``jax.random.key`` or ``PRNGKey``): a ``TypeError`` naming ``fn`` and
+  ``key`` otherwise (:func:`kernels.common.checks.check_key`), a ``ValueError`` for a batch of typed keys."""
+  check_key(key, "key", fn or "checked_key")
+  if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape != ():
+    raise ValueError(f"{privacy.at(fn, 'key')}: expected a single key, got shape {key.shape}")
   return key

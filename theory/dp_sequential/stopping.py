@@ -28,15 +28,15 @@ import jax
 import jax.numpy as jnp
 
 from theory.common import privacy
-from theory.dp_sequential.continuous import (_check_key, _increment, _log_p_plus, _traced, check_count, check_epsilon,
-                                             check_sigma, flip_prob)
+from theory.dp_sequential.continuous import (check_count, check_epsilon, check_sigma, checked_key, flip_prob,
+                                             llr_increment, log_p_plus, traced_params)
 
 Array = jax.Array
 
 
 def _check_threshold(threshold, fn: str):
   """B > 0 finite: a Python float, or a 0-d JAX array (range-checked when concrete)."""
-  return privacy._check_positive("threshold", threshold, fn=fn)
+  return privacy.check_positive("threshold", threshold, fn=fn)
 
 
 def _host_threshold(threshold, fn: str) -> float:
@@ -80,9 +80,9 @@ def _solve(nxt: Array, prob: Array, threshold: Array, g: int) -> Array:
 def _bellman(threshold: Array, sigma: Array, eps: Array, theta: Array, *, grid_size: int):
   g = grid_size
   grid = jnp.linspace(-threshold, threshold, g + 2)[1:-1]
-  p_plus = jnp.exp(_log_p_plus(theta + 0.5 * sigma * sigma * grid, sigma, eps))
+  p_plus = jnp.exp(log_p_plus(theta + 0.5 * sigma * sigma * grid, sigma, eps))
   prob = jnp.stack([p_plus, 1.0 - p_plus])
-  nxt = grid[None] + _increment(grid[None], jnp.array([1.0, -1.0], grid.dtype)[:, None], sigma, eps)  # [2, G]
+  nxt = grid[None] + llr_increment(grid[None], jnp.array([1.0, -1.0], grid.dtype)[:, None], sigma, eps)  # [2, G]
   values = _solve(nxt, prob, threshold, g)
   at_zero = jnp.interp(0.0, grid, values)
   # every other node: the grid with (G − 1)/2 interior nodes and twice the spacing
@@ -107,7 +107,7 @@ def bellman_stopping_time(threshold: float, sigma: float = 1.0, epsilon: float =
   if grid_size > 6001:
     raise ValueError(f"{fn}: grid_size: expected at most 6001 nodes (a dense [G, G] solve), got {grid_size}")
   with jax.enable_x64(True):
-    sigma_, eps_, theta_ = _traced(sigma, epsilon, theta, fn)
+    sigma_, eps_, theta_ = traced_params(sigma, epsilon, theta, fn)
     return _bellman(jnp.float64(b), sigma_, eps_, theta_, grid_size=grid_size)
 
 
@@ -137,7 +137,7 @@ def _stopping(keys, threshold, sigma, eps, theta, *, cap: int):
       t = -0.5 * sigma * sigma * ell
       a = jnp.where(s > t, 1.0, -1.0)
       a = jnp.where(jax.random.uniform(ku, (), jnp.float64) < flip_prob(s - t, eps), -a, a)
-      return ell + _increment(ell, a, sigma, eps), n + 1
+      return ell + llr_increment(ell, a, sigma, eps), n + 1
 
     ell, n = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.float64), jnp.zeros((), jnp.int32)))
     stopped = jnp.abs(ell) >= threshold
@@ -156,9 +156,9 @@ def stopping_times(key: Array, threshold: float, n_paths: int, sigma: float = 1.
   fn = "stopping_times"
   b = _host_threshold(threshold, fn)
   n_paths, cap = check_count("n_paths", n_paths, fn=fn), check_count("cap", cap, fn=fn)
-  key = _check_key(key, fn)
+  key = checked_key(key, fn)
   with jax.enable_x64(True):
-    sigma_, eps_, theta_ = _traced(sigma, epsilon, theta, fn)
+    sigma_, eps_, theta_ = traced_params(sigma, epsilon, theta, fn)
   keys = jax.random.split(key, n_paths)
   with jax.enable_x64(True):
     return _stopping(keys, jnp.float64(b), sigma_, eps_, theta_, cap=cap)
@@ -171,7 +171,7 @@ def stopping_constant(epsilon, sigma=1.0):
   eps, sigma = check_epsilon(epsilon, fn), check_sigma(sigma, fn)
   if not privacy.is_traced(eps) and math.isinf(float(eps)):
     raise ValueError(f"{fn}: epsilon: the asymptotic constant K needs a finite epsilon, got inf")
-  ops = privacy._ops(eps, sigma)
+  ops = privacy.ops_for(eps, sigma)
   v = eps * eps * sigma * sigma
   base = ops.exp(-eps + 0.5 * v)
   return eps * sigma * sigma / 4.0 * base * ops.expm1(2.0 * eps) + 0.5 * base * ops.expm1(-v)
@@ -184,7 +184,7 @@ def asymptotic_stopping_time(threshold, epsilon, sigma=1.0):
   eps, sig = check_epsilon(epsilon, fn), check_sigma(sigma, fn)
   if not privacy.is_traced(eps) and math.isinf(float(eps)):
     raise ValueError(f"{fn}: epsilon: the asymptotic stopping time needs a finite epsilon, got inf")
-  return privacy._ops(b, eps, sig).exp(0.5 * eps * sig ** 2 * b) / stopping_constant(eps, sig)
+  return privacy.ops_for(b, eps, sig).exp(0.5 * eps * sig ** 2 * b) / stopping_constant(eps, sig)
 
 
 __all__ = ["BellmanSolution", "StoppingSample", "asymptotic_stopping_time", "bellman_stopping_time",

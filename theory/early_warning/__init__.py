@@ -6,6 +6,7 @@ Theoretical Ecology 6:255–264 (2013), arXiv:1305.6700; likelihood method of C.
 "Quantifying limits to detection of early warning for critical transitions", J. R. Soc. Interface 9:2527
 (2012). Euler–Maruyama lives in ``theory.common.sde``; exact OU in ``theory.common.gaussian_processes``.
 """
+from theory.early_warning.experiment import ramp_data, selection_windows, shift_data, textbook_tau_pvalue
 from theory.early_warning.indicators import (INDICATORS, AR1Fit, Indicators, ROC, ar1_fit, ar1_surrogates,
                                              block_bootstrap, gaussian_detrend, indicator_taus, kendall_tau, roc,
                                              rolling_indicators, surrogate_pvalue)
@@ -21,6 +22,6 @@ __all__ = [
     "ar1_surrogates", "block_bootstrap", "bootstrap_lr", "fit_models", "gaussian_detrend", "ibm_equilibria",
     "ibm_fold", "ibm_simulate", "indicator_taus", "kendall_tau", "lsn_feasible", "lsn_loglik", "lsn_simulate",
     "lsn_transition", "may_diffusion", "may_drift", "may_equilibria", "may_folds", "may_simulate", "nelder_mead",
-    "ou_ar1_mle", "ou_loglik", "ricker_equilibria", "ricker_fold", "ricker_simulate", "roc", "rolling_indicators",
-    "surrogate_pvalue",
+    "ou_ar1_mle", "ou_loglik", "ramp_data", "ricker_equilibria", "ricker_fold", "ricker_simulate", "roc",
+    "rolling_indicators", "selection_windows", "shift_data", "surrogate_pvalue", "textbook_tau_pvalue",
 ]

@@ -41,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kernels.common.checks import check_finite, is_concrete, no_grad
+from theory.common.stats import ROC, roc_curve
 
 Array = jax.Array
 _PKG = "theory.early_warning"
@@ -57,20 +58,6 @@ class Indicators(NamedTuple):
   skewness: Array
   kurtosis: Array
   return_rate: Array
-
-
-class ROC(NamedTuple):
-  """ROC curve of a score that is larger under the alternative.
-
-  ``thresholds: [n_null + n_test + 1]`` (descending, the first is +inf), ``fpr, tpr`` of the same length
-  (share of null / test scores ≥ threshold), ``auc`` = P(test > null) + ½ P(test = null) (Mann–Whitney),
-  ``auc_se`` its DeLong standard error.
-  """
-  thresholds: Array
-  fpr: Array
-  tpr: Array
-  auc: Array
-  auc_se: Array
 
 
 def _check_series(name: str, x, min_len: int = 2, fn: str = _PKG, finite: bool = True) -> Array:
@@ -405,20 +392,6 @@ def surrogate_pvalue(observed, null) -> Array:
 # ROC.
 
 
-@jax.jit
-def _roc(null: Array, test: Array) -> ROC:
-  allv = jnp.concatenate([null, test])
-  thr = jnp.concatenate([jnp.array([jnp.inf], allv.dtype), -jnp.sort(-allv)])
-  fpr = jnp.mean(null[None, :] >= thr[:, None], axis=1)
-  tpr = jnp.mean(test[None, :] >= thr[:, None], axis=1)
-  psi = (test[:, None] > null[None, :]).astype(allv.dtype) + 0.5 * (test[:, None] == null[None, :])
-  auc = psi.mean()
-  v10, v01 = psi.mean(1), psi.mean(0)   # placement values (DeLong et al. 1988)
-  n1, n0 = test.shape[0], null.shape[0]
-  var = jnp.var(v10, ddof=1) / n1 + jnp.var(v01, ddof=1) / n0
-  return ROC(thresholds=thr, fpr=fpr, tpr=tpr, auc=auc, auc_se=jnp.sqrt(var))
-
-
 def roc(null, test) -> ROC:
   """ROC curve and AUC of a statistic that is larger under the alternative.
 
@@ -436,10 +409,4 @@ def roc(null, test) -> ROC:
   test = _check_series("test", test, fn=fn)
   if null.ndim != 1 or test.ndim != 1:
     raise ValueError(f"{fn}: null, test: expected 1-D arrays, got shapes {null.shape} and {test.shape}")
-  what = f"{fn} (ranks, piecewise constant)"
-  out = _roc(no_grad(null, f"{what} in null"), no_grad(test, f"{what} in test"))
-  bad = _series_bad(null, test)
-  if bad is None:
-    return out
-  nan = lambda v: jnp.where(bad, jnp.nan, v)  # noqa: E731
-  return out._replace(fpr=nan(out.fpr), tpr=nan(out.tpr), auc=nan(out.auc), auc_se=nan(out.auc_se))
+  return roc_curve(null, test, fn=fn)

@@ -57,14 +57,17 @@ def _has_tau(gate: str) -> bool:
   return gate in ("temperature", "activation")
 
 
-def _gate_vec(params: MoEParams, gate: str) -> jax.Array:
+def gate_vec(params: MoEParams, gate: str) -> jax.Array:
+  """The free gate coordinates (beta0, beta1 of the non-reference experts, then log tau for DTS gates) as one
+  vector (package-internal: EM's gate step and ``losses.free_vector``)."""
   parts = [params.beta0[:-1], params.beta1[:-1].ravel()]
   if _has_tau(gate):
     parts.append(params.log_tau[None])
   return jnp.concatenate(parts)
 
 
-def _with_gate_vec(params: MoEParams, v: jax.Array, gate: str) -> MoEParams:
+def with_gate_vec(params: MoEParams, v: jax.Array, gate: str) -> MoEParams:
+  """Inverse of :func:`gate_vec`: ``params`` with its free gate coordinates replaced by ``v`` (package-internal)."""
   k, d = params.beta1.shape
   beta0 = jnp.asarray(params.beta0).at[:-1].set(v[:k - 1])
   beta1 = jnp.asarray(params.beta1).at[:-1].set(v[k - 1:(k - 1) * (d + 1)].reshape(k - 1, d))
@@ -96,13 +99,13 @@ def _gate_step(params: MoEParams, x, r, gate: str, top_k) -> MoEParams:
   r: [n, k] responsibilities already multiplied by the sample weights.
   """
   total = jnp.sum(r)
-  logits = lambda v: gate_logits(_with_gate_vec(params, v, gate), x, gate, top_k)     # [n, k]
+  logits = lambda v: gate_logits(with_gate_vec(params, v, gate), x, gate, top_k)     # [n, k]
 
   def q(v):
     lg = jax.nn.log_softmax(logits(v), axis=-1)
     return jnp.sum(jnp.where(r > 0, r * lg, 0.0)) / total
 
-  v0 = _gate_vec(params, gate)
+  v0 = gate_vec(params, gate)
   l0 = logits(v0)
   jac = jax.jacfwd(logits)(v0)                                   # [n, k, p]
   g = jax.nn.softmax(l0, axis=-1)                                # [n, k]
@@ -126,7 +129,7 @@ def _gate_step(params: MoEParams, x, r, gate: str, top_k) -> MoEParams:
     return j + 1, jnp.isfinite(qc) & (qc > q0), cand
 
   _, accepted, cand = jax.lax.while_loop(cond, body, (jnp.asarray(0), jnp.asarray(False), v0))
-  return _with_gate_vec(params, jnp.where(accepted, cand, v0), gate)
+  return with_gate_vec(params, jnp.where(accepted, cand, v0), gate)
 
 
 def _fit(x, y, w, init: MoEParams, gate: str, top_k, max_iter: int, tol: float) -> EMResult:

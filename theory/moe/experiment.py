@@ -15,8 +15,8 @@ import numpy as np
 
 from kernels.common.checks import is_concrete
 from theory.moe.em import EMResult, fit_em
-from theory.moe.losses import free_vector, with_free_vector
-from theory.moe.model import GATES, MoEParams, _sample, check_gate, check_params, log_density
+from theory.moe.losses import atom_groups, density_distance, free_vector, voronoi_loss, with_free_vector
+from theory.moe.model import GATES, MoEParams, check_gate, check_params, log_density, sample_unchecked
 
 
 def _concrete(*trees) -> bool:
@@ -86,7 +86,7 @@ class SweepResult(NamedTuple):
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
 def _draw(key, true, n, n_pad, reps, gate, top_k):
   """reps samples of size n_pad; the first n points of each carry weight 1, the rest weight 0."""
-  x, y = jax.vmap(lambda kk: _sample(kk, true, n_pad, gate, top_k, -1.0, 1.0))(jax.random.split(key, reps))
+  x, y = jax.vmap(lambda kk: sample_unchecked(kk, true, n_pad, gate, top_k, -1.0, 1.0))(jax.random.split(key, reps))
   w = jnp.broadcast_to((jnp.arange(n_pad) < n).astype(x.dtype), (reps, n_pad))
   ll = jax.vmap(lambda a, b, c: jnp.sum(c * log_density(true, a, b, gate, top_k)) / n)(x, y, w)
   return x, y, w, ll
@@ -128,34 +128,99 @@ def sweep(key: jax.Array, true: MoEParams, center: MoEParams, gate: str, ns, rep
   return SweepResult(ns, fits, np.stack(ll_true))
 
 
-def loglog_slope(ns, errors: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95):
-  """Least-squares slope of log(mean error) on log n, with a bootstrap interval over replications.
+# The near-truth protocol both papers' rate claims use: N(0, JITTER^2) on every free coordinate, independent of n;
+# EM stops when the mean log-likelihood moves less than TOL.
+JITTER = 0.1
+TOL = 1e-10
 
-  errors: [len(ns), reps]. Replications are resampled with replacement within each n (``n_boot`` times) and the
-  slope refitted; returns (slope, lo, hi) with the percentile interval at ``level``. A host-side statistic
-  (Python floats): traced inputs raise TypeError.
+
+class RateErrors(NamedTuple):
+  """Per-fit errors of a :class:`SweepResult` (numpy float64; rows = sample sizes, columns = replications).
+
+  Attributes:
+    ns: [N] the sample sizes.
+    hellinger: [N, R] E_X Hellinger(p_fit(.|X), p_true(.|X)).
+    loss: [N, R] the Voronoi loss ``kind`` between each fit and the truth.
+    iters: [N, R] EM iterations run.
+    loglik_gap: [N, R] mean log-likelihood of the fit minus that of the truth on the same sample.
+    capped: fraction of fits stopped by the iteration cap ``max_iter``.
   """
-  if not _concrete(ns, errors):
-    raise TypeError("loglog_slope: ns, errors: expected concrete arrays, got traced values: loglog_slope is not "
-                    "differentiable or traceable (a host-side numpy bootstrap returning Python floats)")
-  e = np.asarray(errors, np.float64)
-  ns = np.asarray(ns, np.float64)
-  if ns.ndim != 1 or not np.all(ns > 0):
-    raise ValueError(f"loglog_slope: ns: expected a 1-d array of positive sample sizes, got {ns!r}")
-  ln = np.log(ns)
-  if e.ndim != 2 or e.shape[0] != ln.shape[0] or e.shape[0] < 2 or e.shape[1] < 1:
-    raise ValueError(f"errors: expected [len(ns) >= 2, reps >= 1], got {e.shape}")
-  if not np.all(np.isfinite(e)) or not np.all(e >= 0) or not np.all(e.mean(axis=1) > 0):
-    raise ValueError("loglog_slope: errors: expected finite values >= 0 with a positive mean for every n")
-  if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
-    raise ValueError(f"loglog_slope: n_boot: expected a positive int, got {n_boot!r}")
-  if not 0 < level < 1:
-    raise ValueError(f"loglog_slope: level: expected a float in (0, 1), got {level!r}")
-  slope = float(np.polyfit(ln, np.log(e.mean(axis=1)), 1)[0])
-  rng = np.random.default_rng(seed)
-  idx = rng.integers(0, e.shape[1], size=(n_boot, e.shape[0], e.shape[1]))
-  means = np.take_along_axis(e[None], idx, axis=2).mean(axis=2)          # [B, len(ns)]
-  lx = ln - ln.mean()
-  boots = (np.log(means) - np.log(means).mean(axis=1, keepdims=True)) @ lx / np.sum(lx * lx)
-  lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
-  return slope, float(lo), float(hi)
+  ns: np.ndarray
+  hellinger: np.ndarray
+  loss: np.ndarray
+  iters: np.ndarray
+  loglik_gap: np.ndarray
+  capped: float
+
+
+def _check_sweep_result(res, fn: str) -> None:
+  if not isinstance(res, SweepResult):
+    raise TypeError(f"{fn}: res: expected a SweepResult (from theory.moe.sweep), got {type(res).__name__}")
+  if not res.fits or not _concrete(*(f.params for f in res.fits)):
+    raise TypeError(f"{fn}: res: expected concrete fits, got none or traced values ({fn} is a host-side summary, "
+                    "not differentiable)")
+
+
+def rate_errors(res: SweepResult, true: MoEParams, gate: str, kind: str = "D1", top_k: int | None = None,
+                top_k_true: int | None = None, max_iter: int | None = None) -> RateErrors:
+  """Summarises a sweep for a rate claim: the density error, a Voronoi loss, EM iterations and likelihood gaps.
+
+  Args:
+    res: the output of :func:`sweep`.
+    true: the true MoEParams (k* atoms).
+    gate, top_k, top_k_true: as passed to :func:`sweep` (``top_k_true`` defaults to ``top_k``).
+    kind: the Voronoi loss (``"D1"``, ``"D2"``, ``"D2_topk"``, see ``losses.voronoi_loss``).
+    max_iter: the sweep's iteration cap (for ``capped``); None gives capped = NaN.
+  Returns: :class:`RateErrors`. Host-side (numpy), not differentiable: traced fits raise TypeError.
+  """
+  fn = "theory.moe.rate_errors"
+  _check_sweep_result(res, fn)
+  check_params(true)
+  if not isinstance(gate, str) or gate not in GATES:
+    raise ValueError(f"{fn}: gate: expected one of {GATES}, got {gate!r}")
+  if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer))
+                               or max_iter < 1):
+    raise ValueError(f"{fn}: max_iter: expected a positive int or None, got {max_iter!r}")
+  top_k_true = top_k if top_k_true is None else top_k_true
+  kw = dict(top_k=top_k, top_k_true=top_k_true) if gate == "topk" else {}
+  hell = np.stack([np.asarray(density_distance(f.params, true, gate, **kw).hellinger, np.float64) for f in res.fits])
+  loss = np.stack([np.asarray(voronoi_loss(f.params, true, gate, kind).total, np.float64) for f in res.fits])
+  iters = np.stack([np.asarray(f.n_iter) for f in res.fits])
+  gap = np.stack([np.asarray(f.loglik, np.float64) for f in res.fits]) - np.asarray(res.loglik_true, np.float64)
+  capped = float(np.mean(iters >= max_iter)) if max_iter is not None else float("nan")
+  return RateErrors(np.asarray(res.ns), hell, loss, iters, gap, capped)
+
+
+class RidgeErrors(NamedTuple):
+  """The linear temperature gate's unidentified ridge, per fit ([N, R] numpy float64 each).
+
+  Attributes:
+    ridge: |log tau_fit - log tau*|, the position along (c beta_1, c tau) on which the likelihood is flat.
+    raw_gate: the beta_1 and tau terms of D_1 (the raw, unidentified parametrisation).
+    ratio_gate: the beta_1/tau term of D_1 on the identifiable ratio (``voronoi_loss(..., ratio=True)``).
+    ratio_loss: D_1 on the ratio parametrisation (total).
+  """
+  ridge: np.ndarray
+  raw_gate: np.ndarray
+  ratio_gate: np.ndarray
+  ratio_loss: np.ndarray
+
+
+def ridge_errors(res: SweepResult, true: MoEParams) -> RidgeErrors:
+  """The ridge summaries of a linear-temperature-gate sweep (``gate="temperature"``); see :class:`RidgeErrors`.
+
+  Host-side (numpy), not differentiable: traced fits raise TypeError.
+  """
+  fn = "theory.moe.ridge_errors"
+  _check_sweep_result(res, fn)
+  check_params(true)
+  gate = "temperature"
+  groups = atom_groups(gate)
+  d1 = [voronoi_loss(f.params, true, gate, "D1") for f in res.fits]
+  rat = [voronoi_loss(f.params, true, gate, "D1", ratio=True) for f in res.fits]
+  raw = np.stack([np.asarray(v.groups[:, groups.index("beta1")] + v.groups[:, groups.index("tau")], np.float64)
+                  for v in d1])
+  log_tau = float(np.asarray(true.log_tau))
+  ridge = np.stack([np.abs(np.asarray(f.params.log_tau, np.float64) - log_tau) for f in res.fits])
+  return RidgeErrors(ridge, raw, np.stack([np.asarray(v.groups[:, 0], np.float64) for v in rat]),
+                     np.stack([np.asarray(v.total, np.float64) for v in rat]))

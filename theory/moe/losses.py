@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kernels.common.checks import is_concrete
-from theory.moe.em import _gate_vec, _with_gate_vec
+from theory.moe.em import gate_vec, with_gate_vec
 from theory.moe.model import GATES, MoEParams, check_gate, check_params, log_density
 
 
@@ -283,21 +283,21 @@ def free_vector(params: MoEParams, gate: str) -> jax.Array:
   """Free coordinates: (beta_0[:k-1], beta_1[:k-1] row-major, [log tau,] a row-major, b, log nu): [p]."""
   check_params(params)
   _check_gate_name(gate, "free_vector")
-  return jnp.concatenate([_gate_vec(params, gate), params.a.ravel(), params.b, params.log_nu])
+  return jnp.concatenate([gate_vec(params, gate), params.a.ravel(), params.b, params.log_nu])
 
 
 def with_free_vector(params: MoEParams, v: jax.Array, gate: str) -> MoEParams:
   """Inverse of ``free_vector`` (the reference expert's gate is kept from ``params``); v: [p] floating."""
   k, d = check_params(params)
   _check_gate_name(gate, "with_free_vector")
-  ng = _gate_vec(params, gate).shape[0]
+  ng = gate_vec(params, gate).shape[0]
   p_len = ng + k * d + 2 * k
   if not hasattr(v, "shape") or not hasattr(v, "dtype") or not jnp.issubdtype(v.dtype, jnp.floating):
     raise TypeError(f"with_free_vector: v: expected a floating array, got {getattr(v, 'dtype', type(v).__name__)}")
   if tuple(v.shape) != (p_len,):
     raise ValueError(f"with_free_vector: v: expected shape [{p_len}] (free_vector's length for k={k}, d={d}, "
                      f"gate={gate!r}), got {tuple(v.shape)}")
-  p = _with_gate_vec(params, v[:ng], gate)
+  p = with_gate_vec(params, v[:ng], gate)
   a = v[ng:ng + k * d].reshape(k, d)
   return p._replace(a=a, b=v[ng + k * d:ng + k * d + k], log_nu=v[ng + k * d + k:])
 

@@ -272,11 +272,13 @@ def sample(key: jax.Array, params: MoEParams, n: int, gate: str, top_k: int | No
   what = "theory.moe.sample in the gate parameters (beta0, beta1, log_tau)"
   params = params._replace(beta0=no_grad(params.beta0, what), beta1=no_grad(params.beta1, what),
                            log_tau=no_grad(params.log_tau, what))
-  return _sample(key, params, int(n), gate, top_k, float(x_low), float(x_high))
+  return sample_unchecked(key, params, int(n), gate, top_k, float(x_low), float(x_high))
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
-def _sample(key, params, n, gate, top_k, x_low, x_high):
+def sample_unchecked(key, params, n, gate, top_k, x_low, x_high):
+  """:func:`sample` without its argument checks and gate-gradient guard (package-internal: the jitted body that
+  ``experiment.sweep`` vmaps over replications). Returns ``(x [n, d], y [n])``."""
   d = params.beta1.shape[1]
   dtype = params.b.dtype
   kx, kz, ke = jax.random.split(key, 3)

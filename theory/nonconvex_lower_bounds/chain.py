@@ -42,7 +42,8 @@ GRAD_INF_BOUND = 23.0    # ‖∇f̄_T(x)‖_∞ ≤ 23 (Arjevani et al. 2019, L
 _PSI_CUTOFF = 1.0 / 30.0
 
 
-def _check_float(name: str, x, fn: str = "") -> jax.Array:
+def check_float(name: str, x, fn: str = "") -> jax.Array:
+  """Package-internal: ``x`` as a floating JAX array (a ``TypeError`` naming ``fn`` and ``name`` otherwise)."""
   if isinstance(x, (str, bytes)):
     raise TypeError(f"{fn + ': ' if fn else ''}{name}: expected a floating-point array, got {x!r}")
   try:
@@ -55,14 +56,16 @@ def _check_float(name: str, x, fn: str = "") -> jax.Array:
   return x
 
 
-def _check_points(x, fn: str) -> jax.Array:
-  x = _check_float("x", x, fn)
+def check_points(x, fn: str) -> jax.Array:
+  """Package-internal: points ``[..., T]`` (float, T >= 1) for the chain functions."""
+  x = check_float("x", x, fn)
   if x.ndim < 1 or x.shape[-1] < 1:
     raise ValueError(f"{fn}: x: expected shape [..., T] with T >= 1, got {x.shape}")
   return x
 
 
-def _check_chain(chain, fn: str) -> None:
+def check_chain(chain, fn: str) -> None:
+  """Package-internal: a ``TypeError`` unless ``chain`` is a :class:`ScaledChain`."""
   if not isinstance(chain, ScaledChain):
     raise TypeError(f"{fn}: chain: expected a ScaledChain (scale_chain / unit_chain), got {type(chain).__name__}")
 
@@ -79,7 +82,7 @@ def psi(x: jax.Array) -> jax.Array:
 
   x: floating array (TypeError otherwise). NaN maps to NaN (the comparison x > 1/2 alone would give 0).
   """
-  x = _check_float("x", x, "psi")
+  x = check_float("x", x, "psi")
   return jnp.where(jnp.isnan(x), x, _psi(x))
 
 
@@ -92,7 +95,7 @@ def phi(x: jax.Array) -> jax.Array:
 
   x: floating array (TypeError otherwise).
   """
-  return _phi(_check_float("x", x, "phi"))
+  return _phi(check_float("x", x, "phi"))
 
 
 def _hard_value(x: jax.Array) -> jax.Array:
@@ -110,20 +113,21 @@ def hard_value(x: jax.Array) -> jax.Array:
   Returns:
     [...] values.
   """
-  return _hard_value_jit(_check_points(x, "hard_value"))
+  return _hard_value_jit(check_points(x, "hard_value"))
 
 
 def hard_gradient(x: jax.Array) -> jax.Array:
   """∇f̄_T(x) by reverse-mode autodiff. x: [..., T] -> [..., T]."""
-  return _hard_gradient_jit(_check_points(x, "hard_gradient"))
+  return _hard_gradient_jit(check_points(x, "hard_gradient"))
 
 
-def _hard_gradient(x: jax.Array) -> jax.Array:
+def hard_gradient_unchecked(x: jax.Array) -> jax.Array:
+  """Package-internal core of :func:`hard_gradient` (no input checks; jit-able)."""
   return jax.grad(lambda y: jnp.sum(_hard_value(y)))(x)
 
 
 _hard_value_jit = jax.jit(_hard_value)
-_hard_gradient_jit = jax.jit(_hard_gradient)
+_hard_gradient_jit = jax.jit(hard_gradient_unchecked)
 
 
 def _check_threshold(threshold, fn: str) -> float:
@@ -139,17 +143,18 @@ def progress(x: jax.Array, threshold: float = 0.5) -> jax.Array:
 
   Integer-valued: differentiating through x raises TypeError (never a silent zero).
   """
-  x = _check_points(x, "progress")
+  x = check_points(x, "progress")
   threshold = _check_threshold(threshold, "progress")
   return _progress_jit(no_grad(x, "theory.nonconvex_lower_bounds.progress"), threshold)
 
 
-def _progress(x: jax.Array, threshold: float) -> jax.Array:
+def progress_unchecked(x: jax.Array, threshold: float) -> jax.Array:
+  """Package-internal core of :func:`progress` (no input checks; jit-able)."""
   idx = jnp.arange(1, x.shape[-1] + 1, dtype=jnp.int32)
   return jnp.max(jnp.where(jnp.abs(x) > threshold, idx, 0), axis=-1)
 
 
-_progress_jit = jax.jit(_progress, static_argnums=1)
+_progress_jit = jax.jit(progress_unchecked, static_argnums=1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -192,8 +197,8 @@ def scale_chain(delta: float, lipschitz: float, eps: float) -> ScaledChain:
 
 def scaled_value(x: jax.Array, chain: ScaledChain) -> jax.Array:
   """f(x) = (Lλ²/ℓ₁) f̄_T(x/λ). x: [..., T] -> [...]."""
-  _check_chain(chain, "scaled_value")
-  x = _check_float("x", x, "scaled_value")
+  check_chain(chain, "scaled_value")
+  x = check_float("x", x, "scaled_value")
   if x.ndim < 1 or x.shape[-1] != chain.T:
     raise ValueError(f"scaled_value: x: expected shape [..., {chain.T}] (chain.T), got {x.shape}")
   return chain.scale * _hard_value(x / chain.lam)
@@ -219,8 +224,8 @@ def random_orthonormal(key: jax.Array, d: int, T: int, dtype=None) -> jax.Array:
 
 
 def _check_rotation(x, u, fn):
-  x = _check_float("x", x, fn)
-  u = _check_float("u", u, fn)
+  x = check_float("x", x, fn)
+  u = check_float("u", u, fn)
   if u.ndim != 2 or u.shape[1] < 1 or x.ndim < 1 or x.shape[-1] != u.shape[0]:
     raise ValueError(f"{fn}: x, u: expected x [..., d] and u [d, T] (T >= 1), got {x.shape} and {u.shape}")
   return x, u

@@ -18,12 +18,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from kernels.common.checks import is_concrete
-from theory.nonconvex_lower_bounds.chain import _check_points, _hard_gradient, _progress
+from theory.nonconvex_lower_bounds.chain import check_points, hard_gradient_unchecked, progress_unchecked
 
 ORACLE_THRESHOLD = 0.25  # the α of prog_α in the oracle (Arjevani et al. use 1/4); progress elsewhere uses 1/2
 
 
-def _check_p(p, fn: str = "") -> None:
+def check_p(p, fn: str = "") -> None:
   """p in (0, 1] when concrete (a Python number or a concrete array); a traced p is not checked."""
   where = f"{fn}: " if fn else ""
   if isinstance(p, bool):
@@ -51,7 +51,7 @@ def bernoulli_gradient(x: jax.Array, xi: jax.Array, p: float | jax.Array) -> jax
   Returns:
     [..., T] stochastic gradients (differentiable in x and p).
   """
-  x = _check_points(x, "bernoulli_gradient")
+  x = check_points(x, "bernoulli_gradient")
   xi = jnp.asarray(xi)
   if xi.shape != x.shape[:-1]:
     raise ValueError(f"bernoulli_gradient: xi: expected shape {x.shape[:-1]} (x's batch dims), got {xi.shape}")
@@ -61,13 +61,14 @@ def bernoulli_gradient(x: jax.Array, xi: jax.Array, p: float | jax.Array) -> jax
       idx = tuple(int(i) for i in np.argwhere(bad)[0])
       raise ValueError(f"bernoulli_gradient: xi: expected Bernoulli draws 0/1 (or bool), got {np.asarray(xi)[idx]} "
                        f"at index {idx}")
-  _check_p(p, "bernoulli_gradient")
-  return _bernoulli_gradient(x, xi, p)
+  check_p(p, "bernoulli_gradient")
+  return bernoulli_gradient_unchecked(x, xi, p)
 
 
-def _bernoulli_gradient(x, xi, p):
-  g = _hard_gradient(x)
-  j = _progress(x, ORACLE_THRESHOLD)  # 0-based index of coordinate prog + 1
+def bernoulli_gradient_unchecked(x, xi, p):
+  """Package-internal core of :func:`bernoulli_gradient` (no input checks; jit-able)."""
+  g = hard_gradient_unchecked(x)
+  j = progress_unchecked(x, ORACLE_THRESHOLD)  # 0-based index of coordinate prog + 1
   hit = jnp.arange(x.shape[-1]) == j[..., None]
   factor = jnp.where(hit, xi[..., None].astype(x.dtype) / p, 1.0)
   return g * factor
@@ -78,7 +79,7 @@ def stochastic_gradient(key: jax.Array, x: jax.Array, p: float | jax.Array) -> j
 
   For a fixed key it is differentiable in x (the draws ξ do not depend on x).
   """
-  x = _check_points(x, "stochastic_gradient")
-  _check_p(p, "stochastic_gradient")
+  x = check_points(x, "stochastic_gradient")
+  check_p(p, "stochastic_gradient")
   xi = jax.random.bernoulli(key, p, x.shape[:-1])
-  return _bernoulli_gradient(x, xi, p)
+  return bernoulli_gradient_unchecked(x, xi, p)

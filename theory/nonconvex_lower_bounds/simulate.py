@@ -25,9 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from kernels.common.checks import check_finite, is_concrete, no_grad
-from theory.nonconvex_lower_bounds.chain import (ScaledChain, _check_chain, _check_float, _hard_gradient, _progress,
-                                                 LIPSCHITZ_GRAD, VALUE_GAP_PER_LINK)
-from theory.nonconvex_lower_bounds.oracle import _bernoulli_gradient, _check_p
+from theory.nonconvex_lower_bounds.chain import (LIPSCHITZ_GRAD, VALUE_GAP_PER_LINK, ScaledChain, check_chain, check_float,
+                                                 hard_gradient_unchecked, progress_unchecked)
+from theory.nonconvex_lower_bounds.oracle import bernoulli_gradient_unchecked, check_p
 
 ORTHONORMAL_TOL = 1e-4  # max |UᵀU − I| accepted for a concrete u (float32 QR of d = 2000 gives ~1e-6)
 
@@ -43,7 +43,7 @@ def _check_u(u, chain, fn):
   """u: [d, T] floating with orthonormal columns (checked to ORTHONORMAL_TOL when concrete); float64."""
   if u is None:
     return None
-  u = _check_float("u", u, fn)
+  u = check_float("u", u, fn)
   if u.ndim != 2 or u.shape[1] != chain.T or u.shape[0] < chain.T:
     raise ValueError(f"{fn}: u: expected [d, {chain.T}] (d x chain.T, d >= T), got {u.shape}")
   u = jnp.asarray(u, jnp.float64)
@@ -96,9 +96,9 @@ def _gd(chain: ScaledChain, u, num_steps: int) -> GDTrace:
 
   def record(x):
     y = to_chain(x)
-    g = from_chain(_hard_gradient(y))
+    g = from_chain(hard_gradient_unchecked(y))
     off = jnp.float64(0.0) if u is None else _safe_norm(x - u @ (u.T @ x))
-    return g, (_progress(y, 0.5), _progress(y, 0.0), jnp.linalg.norm(g), off)
+    return g, (progress_unchecked(y, 0.5), progress_unchecked(y, 0.0), jnp.linalg.norm(g), off)
 
   def body(x, _):
     g, rec = record(x)
@@ -122,7 +122,7 @@ def gradient_descent(chain: ScaledChain, num_steps: int, u: jax.Array | None = N
   Differentiable in u (x_final and grad_norm are smooth in u; progress / support are integers; off_chain
   is a norm that is 0 at orthonormal u, given derivative 0 there).
   """
-  _check_chain(chain, "gradient_descent")
+  check_chain(chain, "gradient_descent")
   if isinstance(num_steps, bool) or not (isinstance(num_steps, int) and num_steps >= 1):
     raise ValueError(f"num_steps: expected an integer >= 1, got {num_steps!r}")
   with jax.enable_x64(True):
@@ -182,17 +182,17 @@ def _sgd(key, chain: ScaledChain, p, u, num_reps: int, max_steps: int) -> SGDRes
       k, sub = jax.random.split(k)
       y = to_chain(x)
       xi = jax.random.bernoulli(sub, p)
-      g_true = from_chain(_hard_gradient(y))
+      g_true = from_chain(hard_gradient_unchecked(y))
       done = jnp.linalg.norm(g_true) <= eps  # x_n is ε-stationary: stop before querying it
-      g = from_chain(_bernoulli_gradient(y, xi, p))
+      g = from_chain(bernoulli_gradient_unchecked(y, xi, p))
       x_new = jnp.where(done, x, x - step * g)
       return x_new, n + jnp.where(done, 0, 1), k, done
 
     x0 = jnp.zeros((dim,), jnp.float64)
     x, n, _, done = jax.lax.while_loop(cond, body, (x0, jnp.int64(0), k, jnp.bool_(False)))
     y = to_chain(x)
-    done = jnp.logical_or(done, jnp.linalg.norm(from_chain(_hard_gradient(y))) <= eps)
-    return n, done, _progress(y, 0.5)
+    done = jnp.logical_or(done, jnp.linalg.norm(from_chain(hard_gradient_unchecked(y))) <= eps)
+    return n, done, progress_unchecked(y, 0.5)
 
   q, reached, prog = jax.vmap(one)(jax.random.split(key, num_reps))
   qf = q.astype(jnp.float64)
@@ -212,7 +212,7 @@ def sgd(key: jax.Array, chain: ScaledChain, p: float, num_reps: int, max_steps: 
 
   The results are query counts (integers, piecewise constant in p and u): differentiating raises TypeError.
   """
-  _check_chain(chain, "sgd")
+  check_chain(chain, "sgd")
   _check_python_p(p, "sgd")
   for name, v in (("num_reps", num_reps), ("max_steps", max_steps)):
     if isinstance(v, bool) or not (isinstance(v, int) and v >= 1):
@@ -229,7 +229,7 @@ def _check_python_p(p, fn: str) -> None:
                     "in p), so it is not differentiable; got a jax tracer")
   if isinstance(p, bool) or not isinstance(p, (int, float)):
     raise TypeError(f"{fn}: p: expected a Python float, got {type(p).__name__}")
-  _check_p(p, fn)
+  check_p(p, fn)
 
 
 class HittingTimes(NamedTuple):
@@ -258,7 +258,7 @@ def _probe(key, T: int, p, num_reps: int, max_queries: int):
       k, sub = jax.random.split(k)
       x = jnp.where(jnp.arange(T) < s, 1.0, 0.0).astype(jnp.float64)  # discovered coordinates at 1
       xi = jax.random.bernoulli(sub, p)
-      g = _bernoulli_gradient(x, xi, p)
+      g = bernoulli_gradient_unchecked(x, xi, p)
       revealed = g[jnp.minimum(s, T - 1)] != 0.0  # is coordinate s + 1 visible in this answer?
       return s + revealed.astype(s.dtype), n + 1, k
 

@@ -33,8 +33,8 @@ import numpy as np
 from jax.experimental import checkify
 
 from kernels.common.checks import is_concrete, no_grad
-from theory.paging.simulate import (_ids_valid, _mark_invalid, _next_use, _simulate, check_bits, check_pages,
-                                    resolve_universe)
+from theory.paging.simulate import (check_bits, check_pages, ids_valid, mark_invalid, next_use_unchecked,
+                                    resolve_universe, simulate_unchecked)
 
 NOISE_MODES: tuple[str, ...] = ("flip", "one_to_zero", "zero_to_one", "all_zero", "all_one", "invert")
 
@@ -85,8 +85,8 @@ def phase_partition(pages, k: int, n_pages: int | None = None) -> PhasePartition
   k = _check_k(k, fn)
   n = resolve_universe(pages, n_pages, fn)
   part = _phase_partition(pages, k=k, n_pages=n)
-  valid = _ids_valid(pages, n)
-  return PhasePartition(*(_mark_invalid(v, valid) for v in part))
+  valid = ids_valid(pages, n)
+  return PhasePartition(*(mark_invalid(v, valid) for v in part))
 
 
 @functools.partial(jax.jit, static_argnames=("k", "n_pages"))
@@ -120,7 +120,7 @@ def _batched(core, pages, k, n_pages, fn):
   k, n = _check_k(k, fn), resolve_universe(pages, n_pages, fn)
 
   def one(p):
-    return _mark_invalid(core(p, k=k, n_pages=n), _ids_valid(p, n))
+    return mark_invalid(core(p, k=k, n_pages=n), ids_valid(p, n))
 
   return one(pages) if pages.ndim == 1 else jax.vmap(one)(pages)
 
@@ -134,11 +134,11 @@ def phase_bits(pages, k: int, n_pages: int | None = None) -> jax.Array:
 @functools.partial(jax.jit, static_argnames=("k", "n_pages"))
 def _discard_bits(pages, *, k, n_pages):
   t_len = pages.shape[0]
-  opt = _simulate(pages, jnp.zeros_like(pages), jax.random.PRNGKey(0), k=k, n_pages=n_pages,
-                  algorithm="belady")
+  opt = simulate_unchecked(pages, jnp.zeros_like(pages), jax.random.PRNGKey(0), k=k, n_pages=n_pages,
+                           algorithm="belady")
   idx = jnp.where(opt.evicted_request >= 0, opt.evicted_request, t_len)  # t_len = dropped
   evicted = jnp.zeros((t_len,), jnp.int32).at[idx].set(1, mode="drop")
-  never_again = _next_use(pages, n_pages) == t_len
+  never_again = next_use_unchecked(pages, n_pages) == t_len
   return jnp.maximum(evicted, never_again.astype(jnp.int32))
 
 

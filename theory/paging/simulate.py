@@ -88,7 +88,7 @@ def next_use(pages: jax.Array, n_pages: int | None = None) -> jax.Array:
   fn = "theory.paging.next_use"
   pages = check_pages(pages, fn=fn)
   n = resolve_universe(pages, n_pages, fn)
-  return _mark_invalid(_next_use(pages, n), _ids_valid(pages, n))
+  return mark_invalid(next_use_unchecked(pages, n), ids_valid(pages, n))
 
 
 def resolve_universe(pages: jax.Array, n_pages, fn: str) -> int:
@@ -104,17 +104,19 @@ def resolve_universe(pages: jax.Array, n_pages, fn: str) -> int:
   return int(n_pages)
 
 
-def _ids_valid(pages: jax.Array, n_pages: int) -> jax.Array:
+def ids_valid(pages: jax.Array, n_pages: int) -> jax.Array:
+  """[] bool: every id of ``pages`` lies in ``[0, n_pages)`` (package-internal; traceable)."""
   return jnp.all((pages >= 0) & (pages < n_pages))
 
 
-def _mark_invalid(x: jax.Array, valid: jax.Array) -> jax.Array:
+def mark_invalid(x: jax.Array, valid: jax.Array) -> jax.Array:
   """``x`` where ``valid``, else -1 (int) / False (bool) everywhere: the unchecked-jit result."""
   return jnp.where(valid, x, jnp.zeros((), x.dtype) if x.dtype == jnp.bool_ else jnp.asarray(-1, x.dtype))
 
 
 @functools.partial(jax.jit, static_argnames=("n_pages",))
-def _next_use(pages: jax.Array, n_pages: int) -> jax.Array:
+def next_use_unchecked(pages: jax.Array, n_pages: int) -> jax.Array:
+  """:func:`next_use` without validation (package-internal): ids must lie in ``[0, n_pages)``."""
   t_len = pages.shape[0]
 
   def step(seen, tp):
@@ -126,8 +128,10 @@ def _next_use(pages: jax.Array, n_pages: int) -> jax.Array:
   return nxt
 
 
-def _simulate(pages: jax.Array, bits: jax.Array, key: jax.Array, *, k: int, n_pages: int,
-              algorithm: str) -> SimResult:
+def simulate_unchecked(pages: jax.Array, bits: jax.Array, key: jax.Array, *, k: int, n_pages: int,
+                       algorithm: str) -> SimResult:
+  """:func:`simulate` without validation (package-internal): pages ``[T]`` int32 ids in ``[0, n_pages)``,
+  bits ``[T]`` int32 in {0, 1}, a PRNG key, ``algorithm`` in ``ALGORITHMS``."""
   return _simulate_id(pages, bits, key, jnp.int32(_ID[algorithm]), k=k, n_pages=n_pages)
 
 
@@ -137,7 +141,7 @@ def _simulate_id(pages: jax.Array, bits: jax.Array, key: jax.Array, algo: jax.Ar
   """The shared scan. pages: [T] int32, bits: [T] int32 (ignored by bit-free rules), key: PRNG key,
   algo: [] int32 index into ``ALGORITHMS``."""
   t_len = pages.shape[0]
-  nxt = _next_use(pages, n_pages)
+  nxt = next_use_unchecked(pages, n_pages)
   i32 = jnp.int32
   init = dict(
       slots=jnp.full((k,), -1, i32),          # page held by each slot (-1 empty)
@@ -213,9 +217,9 @@ def _simulate_id(pages: jax.Array, bits: jax.Array, key: jax.Array, algo: jax.Ar
   _, (faults, evicted_request) = jax.lax.scan(step, init, xs)
   # an id outside [0, n_pages) or a bit outside {0, 1} (possible only under jit, where the boundary check
   # is a debug check) would be clamped / dropped by the gathers and scatters: report it as cost -1
-  valid = _ids_valid(pages, n_pages) & jnp.all((bits == 0) | (bits == 1))
+  valid = ids_valid(pages, n_pages) & jnp.all((bits == 0) | (bits == 1))
   cost = jnp.where(valid, jnp.sum(faults, dtype=i32), -1)
-  return SimResult(_mark_invalid(faults, valid), _mark_invalid(evicted_request, valid), cost)
+  return SimResult(mark_invalid(faults, valid), mark_invalid(evicted_request, valid), cost)
 
 
 def _as_array(x):
@@ -296,7 +300,7 @@ def simulate(pages, k: int, algorithm: str, bits=None, key: jax.Array | None = N
     raise ValueError(f"{fn}: key: algorithm {algorithm!r} is randomised and needs a PRNG key, got None")
   if key is None:
     key = jax.random.PRNGKey(0)
-  return _simulate(pages, bits, key, k=k, n_pages=n_pages, algorithm=algorithm)
+  return simulate_unchecked(pages, bits, key, k=k, n_pages=n_pages, algorithm=algorithm)
 
 
 @functools.partial(jax.jit, static_argnames=("k", "n_pages"))

@@ -1,14 +1,14 @@
-"""Batteries for theory/slepian (paper 06: Slepian-model IIA of zero-crossing intervals, and its simulators)."""
+"""Batteries for theory/slepian_iia (paper 06: Slepian-model IIA of zero-crossing intervals, and its simulators)."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from theory import slepian as S
+from theory import slepian_iia as S
 from battery import BadInput, Grad, NoGrad  # noqa: F401  (loaded beside this file by tests/test_batteries.py)
 
-PACKAGES = ("theory.slepian",)
+PACKAGES = ("theory.slepian_iia",)
 
-_P = "theory.slepian."
+_P = "theory.slepian_iia."
 _KEY = jax.random.PRNGKey(0)
 _X = np.array([[0.5, -0.5, -1.0, 0.5, 1.0, -0.5, 0.5],
                [-1.0, 1.0, 0.5, -0.5, -1.0, 1.0, -1.0]])          # two paths, several sign changes

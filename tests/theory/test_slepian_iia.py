@@ -1,4 +1,4 @@
-"""Oracle tests for theory.common.gaussian_processes and theory.slepian (paper 06, Bengtsson & Podgórski,
+"""Oracle tests for theory.common.gaussian_processes and theory.slepian_iia (paper 06, Bengtsson & Podgórski,
 arXiv:2401.01805).
 
 Oracles: closed forms (OU transition law, Ornstein–Uhlenbeck persistence (2/π) arcsin e^{−t} through the Doob
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from scipy import linalg, stats
 
-from theory import slepian as S
+from theory import slepian_iia as S
 from theory.common import gaussian_processes as G
 
 Z = 4.0

@@ -3,11 +3,11 @@
 H. Bengtsson and K. Podgórski, "The Slepian model based independent interval approximation of persistency and
 zero-level exceedance distributions", 2024, arXiv:2401.01805. See README.md for the equation -> function map.
 """
-from theory.slepian.covariances import (Covariance, damped_cosine, diffusion, gaussian, ornstein_uhlenbeck,
+from theory.slepian_iia.covariances import (Covariance, damped_cosine, diffusion, gaussian, ornstein_uhlenbeck,
                                         random_acceleration, user_covariance)
-from theory.slepian.iia import (IIALaw, Validity, clipped_covariance, iia_law, mean_interval, persistence_exponent,
+from theory.slepian_iia.iia import (IIALaw, Validity, clipped_covariance, iia_law, mean_interval, persistence_exponent,
                                 rice_rate, sample_iia, slepian_mean, switch_laplace, validity)
-from theory.slepian.simulate import (Estimate, Intervals, crossing_intervals, crossing_rate,
+from theory.slepian_iia.simulate import (Estimate, Intervals, crossing_intervals, crossing_rate,
                                      empirical_clipped_covariance, empirical_survival, mean_length, palm_persistence,
                                      persistence_curve, simulate_paths, switching_path, tail_exponent)
 

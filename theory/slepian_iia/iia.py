@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
-from theory.slepian.covariances import Covariance, _host_only
+from theory.slepian_iia.covariances import Covariance, host_only
 
 Array = jax.Array
 
@@ -47,7 +47,7 @@ _SMALL_T = 1e-4   # t√λ₂ below which a user r without a stable 1 − r is i
 
 def _check_cov(cov, need_smooth: bool = True, traced_lambda2: bool = False) -> Covariance:
   if not isinstance(cov, Covariance):
-    raise TypeError(f"cov: expected a theory.slepian.Covariance, got {type(cov).__name__}")
+    raise TypeError(f"cov: expected a theory.slepian_iia.Covariance, got {type(cov).__name__}")
   if isinstance(cov.lambda2, jax.core.Tracer):
     if traced_lambda2:
       return cov
@@ -175,7 +175,7 @@ def validity(cov: Covariance, t_max: float | None = None, n_grid: int = 20001, t
 
   Host-side (numpy): not differentiable (TypeError on jax tracers).
   """
-  _host_only("validity", t_max=t_max, tol=tol)
+  host_only("validity", t_max=t_max, tol=tol)
   _check_cov(cov)
   if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and tol >= 0):
     raise ValueError(f"tol: expected a finite number >= 0, got {tol!r}")
@@ -334,7 +334,7 @@ def iia_law(cov: Covariance, dt: float | None = None, t_max: float | None = None
 
   Host-side (numpy arrays out): not differentiable (TypeError on jax tracers).
   """
-  _host_only("iia_law", dt=dt, t_max=t_max)
+  host_only("iia_law", dt=dt, t_max=t_max)
   _check_cov(cov)
   for name, v in (("dt", dt), ("t_max", t_max)):   # checked before the (costly) exponent
     if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v))):

@@ -27,7 +27,7 @@ import numpy as np
 
 from kernels.common.checks import check_finite
 from theory.common.gaussian_processes import circulant_embedding_sample
-from theory.slepian.covariances import Covariance, _host_only
+from theory.slepian_iia.covariances import Covariance, host_only
 
 Array = jax.Array
 
@@ -65,7 +65,7 @@ def _check_paths(name: str, x, fn: str, min_paths: int = 1) -> np.ndarray:
 def _check_iv(iv, fn: str, need_intervals: bool = False) -> None:
   if not isinstance(iv, Intervals):
     raise TypeError(f"{fn}: iv: expected an Intervals (from crossing_intervals), got {type(iv).__name__}")
-  _host_only(fn, iv=iv)
+  host_only(fn, iv=iv)
   if np.ndim(iv.lengths) != 2 or np.shape(iv.counts) != np.shape(iv.lengths)[:1]:
     raise ValueError(f"{fn}: iv: expected lengths [P, K] and counts [P], got {np.shape(iv.lengths)} and "
                      f"{np.shape(iv.counts)}")
@@ -74,7 +74,7 @@ def _check_iv(iv, fn: str, need_intervals: bool = False) -> None:
 
 
 def _check_times(name: str, t, fn: str) -> np.ndarray:
-  _host_only(fn, **{name: t})
+  host_only(fn, **{name: t})
   a = np.asarray(t)
   if a.ndim > 1 or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
     raise ValueError(f"{fn}: {name}: expected a real scalar or 1-D array of times, got shape {a.shape} dtype {a.dtype}")
@@ -99,7 +99,7 @@ def simulate_paths(key: Array, cov: Covariance, dt: float, n: int, n_paths: int)
   float64 (circulant embedding of r(0), r(dt), …, r((n − 1)dt)). A sampler: not differentiable in dt
   (TypeError on a jax tracer)."""
   if not isinstance(cov, Covariance):
-    raise TypeError(f"cov: expected a theory.slepian.Covariance, got {type(cov).__name__}")
+    raise TypeError(f"cov: expected a theory.slepian_iia.Covariance, got {type(cov).__name__}")
   dt = _check_pos("dt", dt)
   if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
     raise ValueError(f"simulate_paths: n: expected an int >= 2 grid points, got {n!r}")
@@ -132,7 +132,7 @@ def crossing_intervals(x, dt: float) -> Intervals:
     x: ``[P, n]`` finite paths on the grid t_k = k dt (ValueError on NaN / inf).
     dt: grid step.
   """
-  _host_only("crossing_intervals", x=x, dt=dt)
+  host_only("crossing_intervals", x=x, dt=dt)
   x = _check_paths("x", x, "crossing_intervals")
   dt = _check_pos("dt", dt)
   with jax.enable_x64(True):
@@ -191,7 +191,7 @@ def tail_exponent(iv: Intervals, t_min: float, t_max: float = math.inf) -> Estim
   t_min: finite, >= 0; t_max > t_min (inf allowed). ValueError if no interval exceeds t_min (zero exposure).
   """
   _check_iv(iv, "tail_exponent", need_intervals=True)
-  _host_only("tail_exponent", t_min=t_min, t_max=t_max)
+  host_only("tail_exponent", t_min=t_min, t_max=t_max)
   for name, v in (("t_min", t_min), ("t_max", t_max)):
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
       raise TypeError(f"tail_exponent: {name}: expected a real number, got {type(v).__name__}")
@@ -234,7 +234,7 @@ def _clip_cov(s: Array, max_lag: int) -> Array:
 def empirical_clipped_covariance(x, max_lag: int) -> Estimate:
   """Time-averaged E[sign X(s) sign X(s + k dt)] for k = 0..max_lag of stationary paths ``x: [P, n]``;
   returns Estimate of ``[max_lag + 1]`` (mean over paths, SE between paths; needs P ≥ 2)."""
-  _host_only("empirical_clipped_covariance", x=x)
+  host_only("empirical_clipped_covariance", x=x)
   x = _check_paths("x", x, "empirical_clipped_covariance", min_paths=2)
   if isinstance(max_lag, bool) or not isinstance(max_lag, int) or not 0 <= max_lag < x.shape[1]:
     raise ValueError(f"max_lag: expected an int in [0, {x.shape[1]}), got {max_lag!r}")
@@ -266,7 +266,7 @@ def persistence_curve(x, bridge_variance: float | None = None) -> Estimate:
   Returns:
     Estimate of ``[n]`` (mean over paths, SE between paths; needs P ≥ 2).
   """
-  _host_only("persistence_curve", x=x, bridge_variance=bridge_variance)
+  host_only("persistence_curve", x=x, bridge_variance=bridge_variance)
   x = _check_paths("x", x, "persistence_curve", min_paths=2)
   b = 0.0 if bridge_variance is None else _check_pos("bridge_variance", bridge_variance)
   with jax.enable_x64(True):
@@ -292,7 +292,7 @@ def switching_path(lengths, dt: float, n: int) -> Array:
   Returns:
     ``[P, n]`` float64 of ±1 (piecewise constant in lengths and dt: not differentiable, TypeError on tracers).
   """
-  _host_only("switching_path", lengths=lengths, dt=dt)
+  host_only("switching_path", lengths=lengths, dt=dt)
   a = np.asarray(lengths, np.float64)
   if a.ndim != 2:
     raise ValueError(f"lengths: expected shape [P, K], got {a.shape}")

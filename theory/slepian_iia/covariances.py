@@ -51,7 +51,7 @@ class Covariance(NamedTuple):
   decay: float | None
 
 
-def _host_only(fn: str, **values) -> None:
+def host_only(fn: str, **values) -> None:
   """TypeError if any of ``values`` holds a jax tracer: ``fn`` is numpy-based (evaluated on the host) and not
   differentiable; without this guard a transformation would fail with jax's TracerArrayConversionError."""
   for name, v in values.items():

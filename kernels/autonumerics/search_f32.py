@@ -56,7 +56,7 @@ import numpy as np
 from kernels.autonumerics import ulp as ulp_lib
 from kernels.autonumerics.program import (OP_ADD, OP_DIV, OP_FMA, OP_MUL, OP_SQRT, OP_SUB, Builder, Program,
                                           op_count_np)
-from kernels.autonumerics.search import fingerprint, select_archive, compact, fit_constants, mutate
+from kernels.autonumerics.search import compact, fingerprint, fit_constants, mutate, select_archive
 from kernels.autonumerics.xla import eval_block
 
 Array = jax.Array
@@ -458,7 +458,7 @@ def run_search_f32(cfg: F32Config, checkpoint: str | None = None, extra_seeds: l
     consts[bad] = np.asarray(kp.consts, np.float64)[bad]
     return kp._replace(consts=consts.astype(np.float32).astype(np.float64))
 
-  def fingerprint(progs: Program) -> np.ndarray:
+  def fingerprint_of(progs: Program) -> np.ndarray:
     with jax.enable_x64(True):
       return fingerprint(progs, jnp.asarray(probe), ops_set)
 
@@ -529,7 +529,7 @@ def run_search_f32(cfg: F32Config, checkpoint: str | None = None, extra_seeds: l
     allops, alldep = np.concatenate([ops, kops]), np.concatenate([depth, kdep])
     alllin = np.concatenate([lineage, np.asarray(klin)])
     key = allops * 64 + alldep
-    fp = fingerprint(allp)
+    fp = fingerprint_of(allp)
     arch, err, _, order = select_archive(allp, allerr, key, fp, cfg.elites, return_index=True)
     ops, depth, lineage = allops[order], alldep[order], alllin[order]
     gen += 1

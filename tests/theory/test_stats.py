@@ -16,7 +16,8 @@ def test_mean_se_closed_form():
   m, se = stats.mean_se([1.0, 2.0, 3.0, 4.0])
   assert m == 2.5 and se == pytest.approx(math.sqrt(5.0 / 3.0) / 2.0, rel=1e-15)
   m, se = stats.mean_se(np.array([[1.0, 3.0], [2.0, 2.0]]), axis=1)
-  np.testing.assert_allclose(m, [2.0, 2.0]) and np.testing.assert_allclose(se, [1.0, 0.0])
+  np.testing.assert_allclose(m, [2.0, 2.0])
+  np.testing.assert_allclose(se, [1.0, 0.0])
   assert stats.mean_se([7.0]) == (7.0, 0.0)
 
 

@@ -95,20 +95,6 @@ def _indices(variant: str) -> tuple[int, ...]:
   return (1, 3) if variant == "smoke" else tuple(range(len(PROCESSES)))
 
 
-CHUNK = 8
-
-
-def _concat(parts):
-  """Joins Intervals of path chunks (NaN-padding the interval axis to a common length)."""
-  from theory.slepian_iia import Intervals
-  k = max(iv.lengths.shape[1] for iv in parts)
-  pad = lambda a, v: np.pad(a, ((0, 0), (0, k - a.shape[1])), constant_values=v)  # noqa: E731
-  return Intervals(np.concatenate([pad(iv.lengths, np.nan) for iv in parts]),
-                   np.concatenate([pad(iv.positive, False) for iv in parts]),
-                   np.concatenate([iv.counts for iv in parts]), np.concatenate([iv.crossings for iv in parts]),
-                   parts[0].duration)
-
-
 @functools.lru_cache(maxsize=None)
 def _simulate(variant: str, seed: int, index: int):
   """Exact paths of process ``index``, their intervals and the IIA law (cached: two claims use them)."""
@@ -118,12 +104,7 @@ def _simulate(variant: str, seed: int, index: int):
   p = SIM[variant]
   dt = p["step"] / math.sqrt(cov.lambda2)
   key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
-  parts = []
-  for c in range(0, p["paths"], CHUNK):                 # chunks of paths bound the memory (FFT of 2n points)
-    x = S.simulate_paths(jax.random.fold_in(key, c), cov, dt, p["n"], min(CHUNK, p["paths"] - c))
-    parts.append(S.crossing_intervals(np.asarray(x), dt))
-    del x
-  iv = _concat(parts)
+  iv = S.simulate_intervals(key, cov, dt, p["n"], p["paths"], chunk=8)   # chunks bound the memory (FFT of 2n)
   law = S.iia_law(cov)
   mu = S.mean_interval(cov)
   sim_theta = S.tail_exponent(iv, WINDOW[0] * mu, WINDOW[1] * mu)

@@ -521,3 +521,22 @@ def test_no_intervals_and_zero_exposure_raise_instead_of_nan():
   iv = S.crossing_intervals(np.array([[0.5, -0.5, -1.0, 0.5, 1.0, -0.5]] * 2), 0.1)
   with pytest.raises(ValueError, match="t_min.*exposure"):
     S.tail_exponent(iv, 5.0)
+
+
+def test_simulate_intervals_in_chunks_equals_the_intervals_of_each_chunk_joined():
+  """Chunking only bounds memory: chunk c is simulate_paths(fold_in(key, c)), and joining pads with NaN / False."""
+  key, cov, dt, n = jax.random.PRNGKey(21), S.gaussian(), 0.05, 400
+  iv = S.simulate_intervals(key, cov, dt, n, 5, chunk=2)
+  rows = [S.crossing_intervals(np.asarray(S.simulate_paths(jax.random.fold_in(key, c), cov, dt, n, m)), dt)
+          for c, m in ((0, 2), (2, 2), (4, 1))]
+  np.testing.assert_array_equal(iv.counts, np.concatenate([r.counts for r in rows]))
+  np.testing.assert_array_equal(iv.crossings, np.concatenate([r.crossings for r in rows]))
+  assert iv.lengths.shape == (5, max(r.lengths.shape[1] for r in rows)) and iv.duration == (n - 1) * dt
+  for p, (r, i) in enumerate([(rows[0], 0), (rows[0], 1), (rows[1], 0), (rows[1], 1), (rows[2], 0)]):
+    k = int(r.counts[i])
+    np.testing.assert_array_equal(iv.lengths[p, :k], r.lengths[i, :k])
+    np.testing.assert_array_equal(iv.positive[p, :k], r.positive[i, :k])
+    w = r.lengths.shape[1]                                                       # the padding starts at w
+    assert np.all(np.isnan(iv.lengths[p, k:])) and not np.any(iv.positive[p, w:])
+  # the statistics see one path set: mean length = total interval time / number of intervals
+  np.testing.assert_allclose(S.mean_length(iv).mean, np.nansum(iv.lengths) / iv.counts.sum(), rtol=1e-12)

@@ -143,6 +143,46 @@ def crossing_intervals(x, dt: float) -> Intervals:
   return Intervals(lengths[:, :keep], up[:, :keep], counts, nc, float((x.shape[1] - 1) * dt))
 
 
+def concat_intervals(parts) -> Intervals:
+  """Joins the Intervals of disjoint path sets (rows stacked; the interval axis NaN-padded to a common length).
+
+  The parts must share their duration (the same grid); ValueError otherwise or on an empty list.
+  """
+  parts = list(parts)
+  if not parts or not all(isinstance(iv, Intervals) for iv in parts):
+    raise TypeError(f"concat_intervals: parts: expected a non-empty list of Intervals, got {parts!r:.80}")
+  for iv in parts:
+    _check_iv(iv, "concat_intervals")
+  durations = {float(iv.duration) for iv in parts}
+  if len(durations) != 1:
+    raise ValueError(f"concat_intervals: parts: expected one common duration, got {sorted(durations)}")
+  k = max(iv.lengths.shape[1] for iv in parts)
+
+  def pad(a, value):
+    return np.pad(a, ((0, 0), (0, k - a.shape[1])), constant_values=value)
+
+  return Intervals(np.concatenate([pad(iv.lengths, np.nan) for iv in parts]),
+                   np.concatenate([pad(iv.positive, False) for iv in parts]),
+                   np.concatenate([iv.counts for iv in parts]), np.concatenate([iv.crossings for iv in parts]),
+                   parts[0].duration)
+
+
+def simulate_intervals(key: Array, cov: Covariance, dt: float, n: int, n_paths: int, chunk: int = 8) -> Intervals:
+  """Zero-crossing intervals of ``n_paths`` exact paths of ``cov`` on t_k = k dt, simulated ``chunk`` paths at a
+  time so that memory stays at a few paths' FFTs (path chunk c uses ``jax.random.fold_in(key, c)``, c the index of
+  its first path). Same errors as ``simulate_paths`` / ``crossing_intervals``; ValueError on chunk < 1."""
+  if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+    raise ValueError(f"simulate_intervals: chunk: expected an int >= 1, got {chunk!r}")
+  if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
+    raise ValueError(f"simulate_intervals: n_paths: expected an int >= 1, got {n_paths!r}")
+  parts = []
+  for c in range(0, n_paths, chunk):
+    x = simulate_paths(jax.random.fold_in(key, c), cov, dt, n, min(chunk, n_paths - c))
+    parts.append(crossing_intervals(np.asarray(x), dt))
+    del x
+  return concat_intervals(parts)
+
+
 def _ratio(a: np.ndarray, b: np.ndarray) -> Estimate:
   """Σa/Σb over paths (axis 0) with the delta-method SE from between-path variation."""
   a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)

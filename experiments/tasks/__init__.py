@@ -22,6 +22,10 @@ TASKS: dict[str, str] = {
     "radd_lm": "experiments.tasks.radd_lm:RADDLM",
     "interpolants": "experiments.tasks.interpolants:InterpolantFields",
     "quantum_kernel_vqc": "experiments.tasks.quantum_kernel:VQCTask",
+    "holomorphic_ep": "experiments.tasks.holomorphic_ep:HolomorphicEP",
+    "fp_quant_mlp": "experiments.tasks.fp_quant_scaling:QuantMLPTask",
+    "ibp_tightness": "experiments.tasks.ibp_tightness:CertifiedMLP",
+    "fl_gflownet": "experiments.tasks.fl_gflownet:FLGFlowNet",
 }
 
 

@@ -38,9 +38,9 @@ def conformance_modules() -> list[str]:
   """``models.<slug>.conformance`` for every package of ``models`` that has one, sorted."""
   import models
   names = []
-  for m in pkgutil.iter_modules(models.__path__):
-    if m.ispkg and importlib.util.find_spec(f"models.{m.name}.conformance") is not None:
-      names.append(f"models.{m.name}.conformance")
+  for m in pkgutil.iter_modules(models.__path__):     # models.__name__: `jax_zoo.models` in an installed wheel
+    if m.ispkg and importlib.util.find_spec(f"{models.__name__}.{m.name}.conformance") is not None:
+      names.append(f"{models.__name__}.{m.name}.conformance")
   return sorted(names)
 
 

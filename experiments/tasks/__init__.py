@@ -66,7 +66,9 @@ def task_class(name: str) -> type[Task]:
   if name not in TASKS:
     raise ValueError(f"config.task: expected one of {sorted(TASKS)}, got {name!r}")
   module, cls = TASKS[name].split(":")
-  return getattr(importlib.import_module(module), cls)
+  # TASKS names modules as `experiments.tasks.<slug>`; an installed wheel holds them under `jax_zoo.`
+  prefix = __name__[:-len("experiments.tasks")]
+  return getattr(importlib.import_module(prefix + module), cls)
 
 
 def validate(config: Any) -> type[Task]:

@@ -32,7 +32,7 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str):
   if name not in _EXPORTS:
     raise AttributeError(f"module 'experiments.train_lib' has no attribute {name!r}")
-  value = getattr(importlib.import_module(f"experiments.train_lib.{_EXPORTS[name]}"), name)
+  value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
   globals()[name] = value
   return value
 

@@ -125,11 +125,12 @@ def one_core_bench(cpu: int, rounds: int, repeats: int, n: int = 16384, depth: i
     raise ValueError(f"cpu: expected one of the allowed CPUs {sorted(os.sched_getaffinity(0))}, got {cpu}")
   with tempfile.TemporaryDirectory() as tmp:
     out = os.path.join(tmp, "bench.json")
-    args = ["kernels.autonumerics.bench", "--one_core=false", f"--rounds={rounds}", f"--repeats={repeats}",
+    bench = __name__.rpartition(".")[0] + ".bench"    # `jax_zoo.kernels.autonumerics.bench` in a wheel
+    args = [bench, "--one_core=false", f"--rounds={rounds}", f"--repeats={repeats}",
             f"--n={n}", f"--depth={depth}", f"--all_cases={str(all_cases).lower()}", f"--out={out}"]
     # the child restricts itself before it imports JAX (no preexec_fn: forking a threaded JAX process is unsafe)
     boot = (f"import os, runpy, sys; os.sched_setaffinity(0, {{{int(cpu)}}}); sys.argv = {args!r}; "
-            "runpy.run_module('kernels.autonumerics.bench', run_name='__main__')")
+            f"runpy.run_module({bench!r}, run_name='__main__')")
     subprocess.run([sys.executable, "-c", boot], check=True, capture_output=True, timeout=timeout_s)
     with open(out, encoding="utf-8") as f:
       return json.load(f)["results"]["all cores"]

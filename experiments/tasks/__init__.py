@@ -26,6 +26,7 @@ TASKS: dict[str, str] = {
     "fp_quant_mlp": "experiments.tasks.fp_quant_scaling:QuantMLPTask",
     "ibp_tightness": "experiments.tasks.ibp_tightness:CertifiedMLP",
     "fl_gflownet": "experiments.tasks.fl_gflownet:FLGFlowNet",
+    "info_plane": "experiments.tasks.info_plane:InfoPlaneMLP",
 }
 
 

@@ -8,6 +8,7 @@ sees exactly the schedule of an uninterrupted one.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -24,6 +25,12 @@ def _ramp(step: int, total: int, start: float, end: float, a: float, b: float) -
   s0, s1 = start * total, end * total
   t = min(max((step - s0) / max(s1 - s0, 1e-9), 0.0), 1.0)
   return a + (b - a) * t
+
+
+@functools.partial(jax.jit, static_argnames=("eps", "pgd_steps"))
+def _robustness(params, x, y, key, *, eps, pgd_steps):
+  """The evaluation program, jitted once per (shapes, ε, PGD steps): the four methods of a sweep share it."""
+  return robustness_metrics(layers_from_params(params), x, y, eps, key, pgd_steps=pgd_steps)
 
 
 class CertifiedMLP(Task):
@@ -69,8 +76,7 @@ class CertifiedMLP(Task):
     kw = dict(eps_max=float(d.eps), lam=float(d.lam), pgd_steps=int(d.pgd_steps),
               fast_reg=float(d.fast_reg) if m.method in ("ibp", "sabr") else 0.0)
     self._loss_kw = kw
-    self._eval = jax.jit(lambda p, x, y, k: robustness_metrics(layers_from_params(p), x, y, float(d.eps_test), k,
-                                                               pgd_steps=int(d.eval_pgd_steps)))
+    self._eval = functools.partial(_robustness, eps=float(d.eps_test), pgd_steps=int(d.eval_pgd_steps))
 
   def init(self, key):
     return self.model.init(key, jnp.asarray(self.x_train[:2]))["params"], {}

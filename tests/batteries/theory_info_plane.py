@@ -25,6 +25,13 @@ def _params():
   return IP.init_network(KEY, (12, 3, 2))
 
 
+def _sweep():
+  """A hand-made InfoPlaneSweep (2 seeds, 3 snapshots, 6 layers): the summaries only read its arrays."""
+  z = np.zeros((2, 3, 6))
+  return IP.InfoPlaneSweep(np.array([1, 2, 4]), z, z, z[..., 0], z[..., 0], z[..., 0], z + 1, z + 1, z + 1, (),
+                           np.zeros((2, 4096), bool))
+
+
 BAD_INPUTS = [
     BadInput(_P + "bin_indices", "one bin", lambda: IP.bin_indices(jnp.asarray(H), 1), match="n_bins"),
     BadInput(_P + "binned_information", "labels not binary", lambda: IP.binned_information(H, np.array([0, 1, 2, 0])),
@@ -61,6 +68,11 @@ BAD_INPUTS = [
     BadInput(_P + "train_mask", "fraction 1", lambda: IP.train_mask(KEY, 10, 1.0), match="train_fraction"),
     BadInput(_P + "toy_binned_exact", "w <= 0", lambda: IP.toy_binned_exact([0.0, 1.0]), match="ws"),
     BadInput(_P + "toy_binned_sample", "n 1", lambda: IP.toy_binned_sample(KEY, [1.0], n=1), match="n must"),
+    BadInput(_P + "compression", "not a sweep", lambda: IP.compression(np.zeros((2, 3, 6))), match="sweep"),
+    BadInput(_P + "compression", "layer 0", lambda: IP.compression(_sweep(), layers=(0, 3)), match="layers"),
+    BadInput(_P + "gradient_snr", "layer past the output", lambda: IP.gradient_snr(_sweep(), layers=(7,)),
+             match="layers"),
+    BadInput(_P + "rise_and_fall", "not finite", lambda: IP.rise_and_fall([0.0, np.nan]), match="values"),
     BadInput(_P + "toy_binned_sample", "activation", lambda: IP.toy_binned_sample(KEY, [1.0], "elu"),
              match="activation"),
 ]
@@ -84,7 +96,10 @@ EXEMPT = {
     _P + "ACTIVATIONS": "constant", _P + "OPTIMIZERS": "constant", _P + "WIDTHS": "constant", _P + "RULE": "constant",
     _P + "N_BITS": "constant", _P + "INT64_MAX": "constant", _P + "RELU_BINNINGS": "constant",
     _P + "BinnedMI": "result container", _P + "KDEMI": "result container", _P + "InfoPlaneSweep": "result container",
-    _P + "Trajectory": "result container", _P + "TwelveBit": "result container", _P + "Hyper": "result container",
+    _P + "Trajectory": "result container", _P + "Compression": "result container",
+    _P + "RiseFall": "result container",
+    _P + "compression": _HOST, _P + "gradient_snr": _HOST, _P + "rise_and_fall": _HOST,
+    _P + "TwelveBit": "result container", _P + "Hyper": "result container",
     _P + "bin_indices": "grad: integer bin ids out",
     _P + "binned_information": "grad: a plug-in entropy of integer bin codes (piecewise constant)",
     _P + "row_codes": "grad: integer codes of integer rows",

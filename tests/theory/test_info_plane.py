@@ -269,3 +269,38 @@ def test_sweep_invariants(sweep, data):
   # the sweep's accuracy = argmax of the network on its test rows
   pred = np.asarray(jnp.argmax(IP.logits(p, jnp.asarray(data.x)), -1))
   assert abs(sweep.test_acc[1, -1] - np.mean(pred[~sweep.masks[1]] == data.y[~sweep.masks[1]])) < 1e-6
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the claims' summaries (against explicit loops over seeds, snapshots and layers)
+
+def test_compression_and_snr_summaries_match_loops(sweep):
+  rng = np.random.default_rng(8)
+  ep = np.array([1, 3, 10, 30, 100])
+  ixt = rng.uniform(0, 12, size=(3, 5, 6))
+  ity = rng.uniform(0, 1, size=(3, 5, 6))
+  gm, gs = rng.uniform(0.1, 2, size=(2, 3, 5, 6))
+  sw = sweep._replace(epochs=ep, i_xt=ixt, i_ty=ity, grad_mean=gm, grad_std=gs)
+  c = IP.compression(sw, layers=(2, 5))
+  for k, layer in enumerate((2, 5)):
+    for s in range(3):
+      curve = [ixt[s, t, layer - 1] for t in range(5)]
+      assert c.peak[s, k] == max(curve) and c.final[s, k] == curve[-1]
+      assert c.drop[s, k] == max(curve) - curve[-1] and c.peak_epoch[s, k] == ep[curve.index(max(curve))]
+      assert c.final_ity[s, k] == ity[s, -1, layer - 1]
+    mean = [sum(ixt[s, t, layer - 1] for s in range(3)) / 3 for t in range(5)]
+    np.testing.assert_allclose(c.mean_ixt[:, k], mean, rtol=1e-12)
+    assert c.onset_epoch[k] == ep[int(np.argmax(mean))]
+    assert abs(c.mean_curve_drop[k] - (max(mean) - mean[-1])) < 1e-12
+    snr = IP.gradient_snr(sw, layers=(layer,))[:, 0]
+    np.testing.assert_allclose(snr, [sum(gm[:, t, layer - 1]) / sum(gs[:, t, layer - 1]) for t in range(5)],
+                               rtol=1e-12)
+
+
+def test_rise_and_fall_against_hand_values():
+  r = IP.rise_and_fall([1.0, 3.0, 2.0, 5.0, 1.5, 4.0])
+  assert r == IP.RiseFall(4.0, 1.0, 3.5)
+  assert IP.rise_and_fall([0.0, 1.0, 2.0]).max_fall == 0.0
+  t = IP.toy_binned_exact(np.geomspace(0.1, 1e4, 30), "tanh")                 # the toy's tanh curve falls
+  rf = IP.rise_and_fall(t)
+  assert rf.peak_minus_first > 0.5 and rf.peak_minus_last > 0.5 and abs(t[-1] - 1.0) < 0.01

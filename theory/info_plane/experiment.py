@@ -173,3 +173,80 @@ def kde_layers(params, activation: str = "tanh", sigma2: float = 0.1) -> KDEMI:
   outs = layer_outputs(params, jnp.asarray(d.x), activation)
   res = [kde_information(h, d.y, sigma2) for h in outs]
   return KDEMI(*(np.asarray([float(getattr(r, f)) for r in res]) for f in KDEMI._fields))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Summaries the claims judge (host numpy on a finished sweep).
+
+def _check_sweep(sweep, fn):
+  if not isinstance(sweep, InfoPlaneSweep):
+    raise TypeError(f"{fn}: sweep must be an InfoPlaneSweep, got {type(sweep).__name__}")
+
+
+def _check_layers(layers, n_layers, fn):
+  ls = tuple(layers)
+  if not ls or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 1 <= v <= n_layers
+                       for v in ls):
+    raise ValueError(f"{fn}: layers must be a non-empty sequence of 1-based layer numbers in [1, {n_layers}], "
+                     f"got {layers!r}")
+  return np.asarray(ls, np.int64)
+
+
+class Compression(NamedTuple):
+  """Rise and fall of the binned I(X;T) of the chosen ``layers: [K]`` (1-based: T_1 = first hidden layer) over a
+  sweep. Per seed: ``peak``, ``final`` I(X;T) and ``drop = peak - final`` (bits) ``[seeds, K]``, ``peak_epoch``
+  ``[seeds, K]`` and the final I(T;Y) ``final_ity [seeds, K]``. Of the seed-mean curve ``mean_ixt [S, K]``:
+  ``onset_epoch [K]`` (the epoch of its maximum, where compression starts) and ``mean_curve_drop [K]`` (its
+  maximum minus its final value)."""
+  layers: np.ndarray
+  peak: np.ndarray
+  final: np.ndarray
+  drop: np.ndarray
+  peak_epoch: np.ndarray
+  final_ity: np.ndarray
+  mean_ixt: np.ndarray
+  onset_epoch: np.ndarray
+  mean_curve_drop: np.ndarray
+
+
+def compression(sweep: InfoPlaneSweep, layers=(3, 4, 5)) -> Compression:
+  """The :class:`Compression` summary of ``sweep`` for ``layers`` (1-based layer numbers)."""
+  fn = f"{_PKG}.compression"
+  _check_sweep(sweep, fn)
+  ls = _check_layers(layers, sweep.i_xt.shape[-1], fn)
+  ixt = np.asarray(sweep.i_xt, np.float64)[:, :, ls - 1]                # [seeds, S, K]
+  ity = np.asarray(sweep.i_ty, np.float64)[:, :, ls - 1]
+  ep = np.asarray(sweep.epochs)
+  peak, final = ixt.max(1), ixt[:, -1]
+  m = ixt.mean(0)                                                      # [S, K]
+  return Compression(ls, peak, final, peak - final, ep[ixt.argmax(1)], ity[:, -1], m, ep[m.argmax(0)],
+                     m.max(0) - m[-1])
+
+
+def gradient_snr(sweep: InfoPlaneSweep, layers=(3, 4, 5)) -> np.ndarray:
+  """Signal-to-noise ratio of the minibatch weight gradients ``[S, K]`` per snapshot epoch and layer: the
+  seed-mean of |mean_b g_b| over the seed-mean of sqrt(trace Cov_b g_b) (the two curves the paper plots, averaged
+  over runs as in its figure). > 1: drift phase; < 1: diffusion phase."""
+  fn = f"{_PKG}.gradient_snr"
+  _check_sweep(sweep, fn)
+  ls = _check_layers(layers, sweep.grad_mean.shape[-1], fn)
+  gm = np.asarray(sweep.grad_mean, np.float64)[:, :, ls - 1].mean(0)
+  gs = np.asarray(sweep.grad_std, np.float64)[:, :, ls - 1].mean(0)
+  return gm / np.where(gs > 0, gs, np.nan)
+
+
+class RiseFall(NamedTuple):
+  """Of a curve v_0..v_n: ``peak_minus_first = max v - v_0``, ``peak_minus_last = max v - v_n`` and
+  ``max_fall = max_i (max_{j <= i} v_j - v_i)`` (the largest fall below the running maximum)."""
+  peak_minus_first: float
+  peak_minus_last: float
+  max_fall: float
+
+
+def rise_and_fall(values) -> RiseFall:
+  """The :class:`RiseFall` of a finite 1-d curve ``values`` (e.g. the toy's I(X;T) against w)."""
+  fn = f"{_PKG}.rise_and_fall"
+  v = np.asarray(values, np.float64)
+  if v.ndim != 1 or v.size < 1 or not np.all(np.isfinite(v)):
+    raise ValueError(f"{fn}: values must be a non-empty finite 1-d array, got shape {v.shape}")
+  return RiseFall(float(v.max() - v[0]), float(v.max() - v[-1]), float(np.max(np.maximum.accumulate(v) - v)))

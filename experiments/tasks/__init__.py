@@ -27,6 +27,8 @@ TASKS: dict[str, str] = {
     "ibp_tightness": "experiments.tasks.ibp_tightness:CertifiedMLP",
     "fl_gflownet": "experiments.tasks.fl_gflownet:FLGFlowNet",
     "info_plane": "experiments.tasks.info_plane:InfoPlaneMLP",
+    "iir_snn": "experiments.tasks.iir_snn:IIRSNN",
+    "sgd_noise": "experiments.tasks.sgd_noise:SGDNoiseMLP",
 }
 
 

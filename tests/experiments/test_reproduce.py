@@ -81,7 +81,8 @@ def test_registry_holds_the_implemented_papers():
           "dp_sequential", "slepian_iia", "autonumerics",
           "dp_continual", "deis", "early_warning", "moe_temperature", "moe_topk",
           "interpolants", "radd", "causal_minimax", "onehot_glm", "quantum_kernel", "fl_gflownet", "fp_quant_scaling",
-          "holomorphic_ep", "ibp_tightness", "nngp_mixture", "info_plane"} <= set(PAPERS)
+          "holomorphic_ep", "ibp_tightness", "nngp_mixture", "info_plane",
+          "sgd_noise", "iir_snn", "sequential_bayes_cl"} <= set(PAPERS)
   ids = [c.id for c in claims.all_claims()]
   assert len(ids) == len(set(ids))
 

@@ -8,6 +8,7 @@ from the GLM rate with strictly-past history.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -60,8 +61,16 @@ def make_truth(key, n_states: int = 5, n_neurons: int = 20, *, concentration: fl
   if base.shape != (3,) or np.any(~(base > 0)):
     raise ValueError(f"{fn}: base: expected 3 positive class weights (inh, none, exc), got {base!r}")
   Pi = sticky_transitions(s, stay)
+  W, b, types, prior = _draw_truth(key, s, n, jnp.asarray(concentration * base, jnp.float32),
+                                   jnp.float32(strength_scale), jnp.float32(bias_scale))
+  return Truth(W, b, jnp.asarray(Pi, jnp.float32), types, prior)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _draw_truth(key, s, n, alpha, strength_scale, bias_scale):
+  """make_truth's draws as one compiled program (op by op, the Dirichlet's gamma sampler alone compiles many)."""
   kp, ka, ks, kb = jax.random.split(key, 4)
-  prior = jax.random.dirichlet(kp, jnp.asarray(concentration * base, jnp.float32), (n, n))
+  prior = jax.random.dirichlet(kp, alpha, (n, n))
   eye = jnp.eye(n, dtype=bool)
   prior = jnp.where(eye[..., None], jnp.array([0.0, 1.0, 0.0]), prior)
   g = jax.random.gumbel(ka, (s, n, n, 3))
@@ -70,7 +79,7 @@ def make_truth(key, n_states: int = 5, n_neurons: int = 20, *, concentration: fl
   strength = jnp.log1p(strength_scale * jax.random.uniform(ks, (s, n, n)))
   W = types * strength
   b = bias_scale * (jax.random.uniform(kb, (n,)) - 0.5)
-  return Truth(W, b, jnp.asarray(Pi, jnp.float32), types, prior)
+  return W, b, types, prior
 
 
 def _simulate_spikes(key, z, W, b, basis, link):

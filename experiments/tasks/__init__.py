@@ -29,6 +29,8 @@ TASKS: dict[str, str] = {
     "info_plane": "experiments.tasks.info_plane:InfoPlaneMLP",
     "iir_snn": "experiments.tasks.iir_snn:IIRSNN",
     "sgd_noise": "experiments.tasks.sgd_noise:SGDNoiseMLP",
+    "fim_mjp": "experiments.tasks.fim_mjp:FIMMJPTask",
+    "pgn_forecast": "experiments.tasks.pgn:PGNForecast",
 }
 
 

@@ -26,11 +26,12 @@ TASKS: dict[str, str] = {
     "fp_quant_mlp": "experiments.tasks.fp_quant_scaling:QuantMLPTask",
     "ibp_tightness": "experiments.tasks.ibp_tightness:CertifiedMLP",
     "fl_gflownet": "experiments.tasks.fl_gflownet:FLGFlowNet",
+    "jei_dnn": "experiments.tasks.jei_dnn:JEIDNNTask",
+    "fim_mjp": "experiments.tasks.fim_mjp:FIMMJPTask",
     "info_plane": "experiments.tasks.info_plane:InfoPlaneMLP",
     "iir_snn": "experiments.tasks.iir_snn:IIRSNN",
-    "sgd_noise": "experiments.tasks.sgd_noise:SGDNoiseMLP",
-    "fim_mjp": "experiments.tasks.fim_mjp:FIMMJPTask",
     "pgn_forecast": "experiments.tasks.pgn:PGNForecast",
+    "sgd_noise": "experiments.tasks.sgd_noise:SGDNoiseMLP",
 }
 
 

@@ -23,7 +23,7 @@ _EXPORTS = {
     "batch_sharding": "mesh", "initialize_distributed": "mesh", "make_mesh": "mesh", "process_rows": "mesh",
     "replicated": "mesh", "shard_batch": "mesh", "shard_local_batch": "mesh",
     "TrainState": "state", "num_params": "state",
-    "make_optimizer": "step", "make_train_step": "step",
+    "make_optimizer": "step", "make_train_step": "step", "phase_optimizers": "step",
     "MetricWriter": "writers", "Progress": "writers", "read_metrics": "writers", "truncate_metrics": "writers",
 }
 __all__ = sorted(_EXPORTS)
@@ -47,5 +47,5 @@ if TYPE_CHECKING:
   from experiments.train_lib.mesh import (batch_sharding, initialize_distributed, make_mesh, process_rows,
                                           replicated, shard_batch, shard_local_batch)
   from experiments.train_lib.state import TrainState, num_params
-  from experiments.train_lib.step import make_optimizer, make_train_step
+  from experiments.train_lib.step import make_optimizer, make_train_step, phase_optimizers
   from experiments.train_lib.writers import MetricWriter, Progress, read_metrics, truncate_metrics

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -16,7 +17,7 @@ from jax.experimental import multihost_utils
 from experiments.train_lib import mesh as mesh_lib
 from experiments.train_lib.checkpoint import Checkpoints
 from experiments.train_lib.state import TrainState, num_params
-from experiments.train_lib.step import make_optimizer, make_train_step
+from experiments.train_lib.step import make_optimizer, make_train_step, phase_optimizers
 from experiments.train_lib.writers import MetricWriter, Progress, read_metrics, truncate_metrics
 
 # Fields of a config that may change between a run and its resumption.
@@ -166,6 +167,13 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
   processes or devices (re-sharded; ``topology.json`` records the last start and the resume says
   what changed).
 
+  Phases (optional; e.g. a bi-level method that alternates which parameters it trains): a task with a
+  method ``phase(step) -> int`` (a function of the step, so a resumed run is in the same phase), an int
+  attribute ``num_phases`` and ``phase_labels(params) -> pytree of ints`` (which phase trains each leaf; called
+  on the ``jax.eval_shape`` of ``init``'s params) gets one jitted step per phase: ``task.loss`` is called with
+  the keyword ``phase=p``, and only phase ``p``'s leaves (and their optimizer state) change
+  (:func:`~experiments.train_lib.step.phase_optimizers`). Tasks without ``phase`` train as before.
+
   Args:
     task: an ``experiments.tasks.Task`` (init, loss, train_batch, evaluate).
     config: the run's ``ml_collections.ConfigDict`` (already validated).
@@ -191,6 +199,12 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
     params, extra = task.init(init_key)
     return TrainState.create(params, tx, extra)
 
+  phase_of = getattr(task, "phase", None)
+  if phase_of is not None:
+    num_phases = getattr(task, "num_phases", None)
+    labels = task.phase_labels(jax.eval_shape(lambda: task.init(init_key)[0]))
+    txs = phase_optimizers(tx, labels, num_phases)
+    tx = txs[0]  # every phase's optimizer has the same init
   state = jax.jit(init_state, out_shardings=mesh_lib.replicated(mesh))()
   ckpts = Checkpoints(workdir, max_to_keep=tc.max_checkpoints)
   start = ckpts.latest_step()
@@ -210,7 +224,18 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
   if dropped:
     say(f"metrics.jsonl: dropped {dropped} row(s) logged after step {start} by the interrupted run")
 
-  step_fn = make_train_step(task.loss, tx, mesh)
+  if phase_of is None:
+    step_fns = [make_train_step(task.loss, tx, mesh)]
+  else:
+    step_fns = [make_train_step(functools.partial(task.loss, phase=p), txs[p], mesh) for p in range(num_phases)]
+
+  def step_fn_of(step: int):
+    if phase_of is None:
+      return step_fns[0]
+    p = phase_of(step)
+    if not isinstance(p, (int, np.integer)) or not 0 <= int(p) < num_phases:
+      raise ValueError(f"task.phase({step}): expected an int in [0, {num_phases}), got {p!r}")
+    return step_fns[int(p)]
   writer = MetricWriter(workdir, tensorboard=tc.tensorboard, start_step=start) if chief else _NoWriter()
   progress = Progress(tc.total_steps, start, say)
   row_start, row_stop = mesh_lib.process_rows(mesh, tc.batch_size)
@@ -248,7 +273,7 @@ def train(task: Any, config: Any, workdir: str, *, stop_after: int | None = None
       batch = batch_of(step)
       key = jax.random.fold_in(train_key, step)
       t = time.perf_counter()
-      state, metrics = step_fn(state, batch, key)
+      state, metrics = step_fn_of(step)(state, batch, key)
       pending.append((step + 1, metrics))
       if step == start:
         jax.block_until_ready(metrics)

@@ -5,6 +5,7 @@ from typing import Any, Callable, Mapping
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.sharding import Mesh
 
@@ -36,6 +37,38 @@ def make_optimizer(cfg: Any) -> optax.GradientTransformation:
   if cfg.grad_clip and cfg.grad_clip > 0:
     opt = optax.chain(optax.clip_by_global_norm(cfg.grad_clip), opt)
   return opt
+
+
+def phase_optimizers(tx: optax.GradientTransformation, labels: Any,
+                     num_phases: int) -> list[optax.GradientTransformation]:
+  """One optimizer per training phase, for tasks that alternate which parameters they train.
+
+  ``labels`` is a pytree of ints with the structure of the parameters: leaf ``i`` is trained in phase
+  ``labels[i]`` only. Every returned transformation has the same ``init`` (a tuple of ``num_phases`` states,
+  phase ``q``'s being ``optax.masked(tx, labels == q)``: its moments hold phase ``q``'s leaves only), and
+  ``update`` of phase ``p`` advances slot ``p`` alone: the other leaves get a zero update and their optimizer
+  state (momentum, Adam moments, step count) is left as it was, as if they were frozen (PyTorch skips
+  parameters without a gradient in the same way).
+  """
+  if not isinstance(num_phases, int) or num_phases < 1:
+    raise ValueError(f"phase_optimizers: num_phases: expected a positive int, got {num_phases!r}")
+  leaves = jax.tree.leaves(labels)
+  bad = [l for l in leaves if not isinstance(l, (int, np.integer)) or not 0 <= int(l) < num_phases]
+  if bad:
+    raise ValueError(f"phase_optimizers: labels: expected ints in [0, {num_phases}), got {bad[:3]}")
+  masks = [jax.tree.map(lambda l, q=q: int(l) == q, labels) for q in range(num_phases)]
+  inner = [optax.masked(tx, m) for m in masks]
+
+  def init(params):
+    return tuple(t.init(params) for t in inner)
+
+  def make(p: int) -> optax.GradientTransformation:
+    def update(grads, state, params=None):
+      grads = jax.tree.map(lambda g, keep: g if keep else jnp.zeros_like(g), grads, masks[p])
+      updates, slot = inner[p].update(grads, state[p], params)
+      return updates, tuple(slot if q == p else s for q, s in enumerate(state))
+    return optax.GradientTransformation(init, update)
+  return [make(p) for p in range(num_phases)]
 
 
 def make_train_step(loss_fn: LossFn, tx: optax.GradientTransformation, mesh: Mesh,

@@ -82,7 +82,7 @@ def test_registry_holds_the_implemented_papers():
           "dp_continual", "deis", "early_warning", "moe_temperature", "moe_topk",
           "interpolants", "radd", "causal_minimax", "onehot_glm", "quantum_kernel", "fl_gflownet", "fp_quant_scaling",
           "holomorphic_ep", "ibp_tightness", "nngp_mixture", "info_plane",
-          "sgd_noise", "iir_snn", "sequential_bayes_cl", "pgn", "fim_mjp"} <= set(PAPERS)
+          "sgd_noise", "iir_snn", "sequential_bayes_cl", "pgn", "fim_mjp", "jei_dnn"} <= set(PAPERS)
   ids = [c.id for c in claims.all_claims()]
   assert len(ids) == len(set(ids))
 

@@ -11,6 +11,7 @@ import importlib
 from typing import Any, Mapping
 
 import jax
+import numpy as np
 
 from experiments.configs.common import validate_train
 
@@ -88,3 +89,15 @@ def validate(config: Any) -> type[Task]:
 def build_task(config: Any) -> Task:
   """Validates ``config`` and builds its task; nothing is compiled before the checks pass."""
   return validate(config)(config)
+
+
+def sample_batch(arrays: Mapping[str, np.ndarray], seed: int, step: int, batch_size: int) -> dict[str, np.ndarray]:
+  """The rows of ``batch_size`` distinct training examples for ``step``, the same rows of every array.
+
+  The draw is a function of ``(seed, step)`` only, so a resumed run sees the batches an uninterrupted one does.
+  """
+  n = {len(a) for a in arrays.values()}
+  if len(n) != 1:
+    raise ValueError(f"sample_batch: arrays: expected one length, got {sorted(n)}")
+  idx = np.random.default_rng((seed, step)).choice(n.pop(), batch_size, replace=False)
+  return {k: a[idx] for k, a in arrays.items()}

@@ -27,7 +27,7 @@ import numpy as np
 
 from experiments.configs.common import require
 from experiments.datasets import load_tabular
-from experiments.tasks import Task
+from experiments.tasks import Task, sample_batch
 from models.common.diffusion import TimeMLP, VPSchedule
 from models.deis import denoising_loss
 from models.deis.networks import ResidualDenoiser
@@ -128,9 +128,7 @@ class DigitsDiffusion(Task):
     return loss, ({}, extra)
 
   def train_batch(self, step: int):
-    rng = np.random.default_rng((self.config.seed, step))
-    idx = rng.choice(len(self.x_train), self.config.train.batch_size, replace=False)
-    return {"x": self.x_train[idx]}
+    return sample_batch({"x": self.x_train}, self.config.seed, step, self.config.train.batch_size)
 
   def evaluate(self, params, extra):
     """Held-out ε-prediction loss (fixed noise and times), overall and per t bin; ``test_loss*`` are of

@@ -17,7 +17,7 @@ import numpy as np
 
 from experiments.configs.common import require
 from experiments.datasets import load_tabular
-from experiments.tasks import Task
+from experiments.tasks import Task, sample_batch
 from models import holomorphic_ep as H
 
 
@@ -79,9 +79,7 @@ class HolomorphicEP(Task):
     return value, (metrics, extra)
 
   def train_batch(self, step: int):
-    rng = np.random.default_rng((self.config.seed, step))
-    idx = rng.choice(len(self.x_train), self.config.train.batch_size, replace=False)
-    return {"x": self.x_train[idx], "y": self.y_train[idx]}
+    return sample_batch({"x": self.x_train, "y": self.y_train}, self.config.seed, step, self.config.train.batch_size)
 
   def evaluate(self, params, extra):
     return {k: float(v) for k, v in self._eval(params).items()}

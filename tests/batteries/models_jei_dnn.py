@@ -107,7 +107,6 @@ BAD_INPUTS = [
 ]
 
 _j = jax.jit
-_F32 = dict(dtype="float32", atol=2e-3, rtol=2e-2)
 GRADIENTS = [
     Grad("models.jei_dnn.exit_distribution", _j(J.exit_distribution), lambda: (_G,), modes=R),
     Grad("models.jei_dnn.expected_cost", _j(lambda p: J.expected_cost(p, _C.astype(p.dtype))),

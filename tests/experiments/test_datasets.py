@@ -95,3 +95,16 @@ def test_roc_auc_equals_pairwise_brute_force():
 def test_mean_and_se():
   m, se = mean_and_se([1.0, 2.0, 3.0, 4.0])
   assert m == 2.5 and se == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
+
+
+def test_sample_batch_draws_distinct_aligned_rows_fixed_by_seed_and_step():
+  from experiments.tasks import sample_batch
+  x = np.arange(50)[:, None] * np.ones((1, 3))
+  y = np.arange(50)
+  a = sample_batch({"x": x, "y": y}, 3, 7, 20)
+  assert len(set(a["y"].tolist())) == 20                         # without replacement
+  np.testing.assert_array_equal(a["x"][:, 0], a["y"])           # the same rows of every array
+  np.testing.assert_array_equal(sample_batch({"x": x, "y": y}, 3, 7, 20)["y"], a["y"])
+  assert not np.array_equal(sample_batch({"x": x, "y": y}, 3, 8, 20)["y"], a["y"])
+  with pytest.raises(ValueError, match="arrays"):
+    sample_batch({"x": x, "y": y[:10]}, 0, 0, 5)
